@@ -1,0 +1,143 @@
+package config
+
+// Experiment is one fully resolved experiment. Its zero value is not useful;
+// start from Defaults and let files and overrides change it.
+type Experiment struct {
+	// Name identifies the experiment in the tracker and in output paths.
+	Name string `yaml:"name"`
+	// Description says what the experiment reproduces, its command and expected runtime.
+	Description string `yaml:"description"`
+	// Method is one of Methods.
+	Method string `yaml:"method"`
+	// Seed seeds every random stream of the run.
+	Seed uint64 `yaml:"seed"`
+	// Scale selects a profile from the file's "scales:" section, whose entries
+	// override keys in the same shape as this struct; default "quick".
+	Scale string `yaml:"scale"`
+	// Table names the results table this experiment feeds.
+	Table string `yaml:"table"`
+
+	Data     Data     `yaml:"data"`
+	VAE      VAE      `yaml:"vae"`
+	EBM      EBM      `yaml:"ebm"`
+	Langevin Langevin `yaml:"langevin"`
+	Eval     Eval     `yaml:"eval"`
+}
+
+// Methods lists the training methods of the paper's experiments.
+var Methods = []string{
+	"vaebm",     // VAE then EBM in (ε_x, ε_z) space (Sec. 3)
+	"ebm_x",     // EBM on x only, chains from noise or VAE samples (Sec. 5.2)
+	"wgan_nvae", // WGAN whose generator starts as the VAE decoder (Sec. 5.2)
+	"vaebm_kl",  // VAEBM plus the decoder update of Eq. 21 (App. C)
+}
+
+// Data selects and sizes the dataset.
+type Data struct {
+	// Name is one of "25gaussians", "stackedmnist".
+	Name string `yaml:"name"`
+	// GridSize is the number of mixture components per side (25gaussians: 5).
+	GridSize int `yaml:"grid_size"`
+	// Spacing is the distance between neighbouring component means.
+	Spacing float64 `yaml:"spacing"`
+	// Std is each component's isotropic standard deviation.
+	Std float64 `yaml:"std"`
+	// TrainSize is the number of training points drawn once from the seed.
+	TrainSize int `yaml:"train_size"`
+}
+
+// VAE configures stage 1.
+type VAE struct {
+	Arch       string  `yaml:"arch"` // "mlp"
+	Hidden     int     `yaml:"hidden"`
+	Layers     int     `yaml:"layers"` // fully connected layers per network
+	LatentDim  int     `yaml:"latent_dim"`
+	Activation string  `yaml:"activation"`
+	Steps      int     `yaml:"steps"`
+	BatchSize  int     `yaml:"batch_size"`
+	LR         float64 `yaml:"lr"`
+	// KLWarmupSteps anneals the KL weight linearly from KLWarmupMin to 1.
+	KLWarmupSteps int     `yaml:"kl_warmup_steps"`
+	KLWarmupMin   float64 `yaml:"kl_warmup_min"`
+	// MinLogStd floors the decoder's log standard deviation.
+	MinLogStd float64 `yaml:"min_log_std"`
+}
+
+// EBM configures stage 2 (the energy network and its optimiser).
+type EBM struct {
+	Arch        string  `yaml:"arch"` // "mlp"
+	Hidden      int     `yaml:"hidden"`
+	Layers      int     `yaml:"layers"`
+	Activation  string  `yaml:"activation"`
+	Steps       int     `yaml:"steps"`
+	BatchSize   int     `yaml:"batch_size"`
+	LR          float64 `yaml:"lr"`
+	Beta1       float64 `yaml:"beta1"`
+	Beta2       float64 `yaml:"beta2"`
+	WeightDecay float64 `yaml:"weight_decay"`
+	// ClipStd clips gradients to this many standard deviations of Adam's
+	// second moment (App. E uses 3); 0 disables.
+	ClipStd float64 `yaml:"clip_std"`
+	// EnergyReg weights the E(x)² penalty on positive and negative energies
+	// (Du & Mordatch 2019) that keeps energies near zero.
+	EnergyReg float64 `yaml:"energy_reg"`
+	// SpectralReg weights the spectral-norm penalty of App. E (0.2 for images).
+	SpectralReg float64 `yaml:"spectral_reg"`
+	// DecoderLR is the Adam learning rate of the Eq. 21 decoder update (vaebm_kl).
+	DecoderLR float64 `yaml:"decoder_lr"`
+	// LogEvery is how often (in steps) training metrics are recorded.
+	LogEvery int `yaml:"log_every"`
+}
+
+// Langevin configures the sampler of Eq. 9.
+type Langevin struct {
+	Steps    int     `yaml:"steps"`
+	StepSize float64 `yaml:"step_size"`
+	// TestSteps is the chain length when sampling after training (App. E runs longer chains).
+	TestSteps int `yaml:"test_steps"`
+	// Target is "eq9" (E(T(ε)) + ½‖ε‖², the paper) or "xz_log_density"
+	// (E(x) − log p(z) − log p(x|z) at (x, z) = T(ε), as the NVlabs code does,
+	// which adds Σ log σ_x(z)).
+	Target string `yaml:"target"`
+	// Init is "prior" (ε ~ N(0, I)), or for ebm_x "noise" or "vae".
+	Init string `yaml:"init"`
+	// GradClip clips each gradient element to ±GradClip before the step; 0 disables.
+	GradClip float64 `yaml:"grad_clip"`
+	Replay   Replay  `yaml:"replay"`
+}
+
+// Replay configures the persistent replay buffer over ε_z (App. E).
+type Replay struct {
+	Size int `yaml:"size"` // 0 disables persistent chains
+	// MaxProb is the final probability of restarting a chain from the buffer.
+	MaxProb float64 `yaml:"max_prob"`
+	// AnnealSteps is how many training steps the probability takes to rise from 0.
+	AnnealSteps int `yaml:"anneal_steps"`
+}
+
+// Eval sizes the evaluation.
+type Eval struct {
+	// TestPoints is the number of fresh test points (paper: 100,000).
+	TestPoints int `yaml:"test_points"`
+	// IWAESamples is K of the importance-weighted bound (paper: 10,000).
+	IWAESamples int `yaml:"iwae_samples"`
+	// GridMin, GridMax and GridN define the square grid for log Z.
+	GridMin float64 `yaml:"grid_min"`
+	GridMax float64 `yaml:"grid_max"`
+	GridN   int     `yaml:"grid_n"`
+	// Samples is how many samples each model draws for the figures.
+	Samples int `yaml:"samples"`
+}
+
+// Defaults returns the values a file does not set.
+func Defaults() Experiment {
+	return Experiment{
+		Method: "vaebm",
+		Scale:  "quick",
+		VAE: VAE{Arch: "mlp", Activation: "swish", KLWarmupMin: 1e-4, MinLogStd: -7,
+			BatchSize: 256, LR: 1e-3},
+		EBM: EBM{Arch: "mlp", Activation: "swish", Beta1: 0.9, Beta2: 0.999, LogEvery: 10,
+			BatchSize: 128, LR: 1e-4},
+		Langevin: Langevin{Target: "eq9", Init: "prior"},
+	}
+}

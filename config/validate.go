@@ -1,0 +1,65 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Validate checks required fields and value ranges of a resolved experiment.
+func (e *Experiment) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	if e.Name == "" {
+		return bad("name", "is required")
+	}
+	if !slices.Contains(Methods, e.Method) {
+		return bad("method", "is %q, want one of %v", e.Method, Methods)
+	}
+	switch e.Data.Name {
+	case "":
+		return bad("data.name", "is required")
+	case "25gaussians":
+		if e.Data.GridSize < 1 || e.Data.Spacing <= 0 || e.Data.Std <= 0 {
+			return bad("data", "25gaussians needs grid_size ≥ 1, spacing > 0 and std > 0")
+		}
+		if e.Data.TrainSize < 1 {
+			return bad("data.train_size", "must be ≥ 1")
+		}
+	default:
+		return bad("data.name", "unknown dataset %q (have 25gaussians)", e.Data.Name)
+	}
+	positive := []struct {
+		key string
+		v   float64
+	}{
+		{"vae.hidden", float64(e.VAE.Hidden)}, {"vae.latent_dim", float64(e.VAE.LatentDim)},
+		{"vae.batch_size", float64(e.VAE.BatchSize)}, {"vae.lr", e.VAE.LR},
+		{"ebm.hidden", float64(e.EBM.Hidden)}, {"ebm.batch_size", float64(e.EBM.BatchSize)},
+		{"ebm.lr", e.EBM.LR}, {"ebm.log_every", float64(e.EBM.LogEvery)},
+		{"langevin.step_size", e.Langevin.StepSize},
+		{"eval.test_points", float64(e.Eval.TestPoints)}, {"eval.iwae_samples", float64(e.Eval.IWAESamples)},
+		{"eval.grid_n", float64(e.Eval.GridN)},
+	}
+	for _, p := range positive {
+		if !(p.v > 0) {
+			return bad(p.key, "must be > 0 (is %v)", p.v)
+		}
+	}
+	if e.VAE.Layers < 2 || e.EBM.Layers < 2 {
+		return bad("vae.layers", "vae.layers and ebm.layers must be ≥ 2")
+	}
+	if e.VAE.Steps < 0 || e.EBM.Steps < 0 || e.Langevin.Steps < 0 || e.Langevin.TestSteps < 0 {
+		return bad("steps", "step counts must be ≥ 0")
+	}
+	if !(e.Eval.GridMax > e.Eval.GridMin) {
+		return bad("eval.grid_max", "must exceed eval.grid_min")
+	}
+	if e.Langevin.Target != "eq9" && e.Langevin.Target != "xz_log_density" {
+		return bad("langevin.target", "is %q, want eq9 or xz_log_density", e.Langevin.Target)
+	}
+	if r := e.Langevin.Replay; r.Size < 0 || r.MaxProb < 0 || r.MaxProb > 1 || r.AnnealSteps < 0 {
+		return bad("langevin.replay", "needs size ≥ 0, 0 ≤ max_prob ≤ 1, anneal_steps ≥ 0")
+	}
+	return nil
+}

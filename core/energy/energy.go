@@ -1,0 +1,29 @@
+// Package energy holds the energy networks E_ψ(x) of the EBM component.
+package energy
+
+import (
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaebm/vaebm/core/nn"
+)
+
+// MLP is the toy energy function of Sec. 5.4: fully connected layers ending
+// in a scalar per sample.
+type MLP struct{ Net *nn.MLP }
+
+// NewMLP builds an energy with `layers` fully connected layers of `hidden` units.
+func NewMLP(rng *rand.Rand, xdim, hidden, layers int, act string) *MLP {
+	w := []int{xdim}
+	for i := 0; i < layers-1; i++ {
+		w = append(w, hidden)
+	}
+	return &MLP{Net: nn.NewMLP(rng, "energy", append(w, 1), act)}
+}
+
+// Forward returns E_ψ(x) as a (batch, 1) node.
+func (m *MLP) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) { return m.Net.Forward(b, x) }
+
+// Params returns ψ.
+func (m *MLP) Params() []*nn.Param { return m.Net.Params() }

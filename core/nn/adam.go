@@ -1,0 +1,85 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+)
+
+// Adam is the Adam optimiser (Kingma & Ba 2015) with decoupled-from-nothing L2
+// weight decay added to the gradient, as torch.optim.Adam does, and optional
+// per-element clipping of gradients to ClipStd standard deviations of Adam's
+// second-moment estimate (Du & Mordatch 2019; VAEBM App. E).
+type Adam struct {
+	LR, Beta1, Beta2, Eps float64
+	WeightDecay           float64
+	// ClipStd, when > 0, clips each gradient element to ±ClipStd·sqrt(v̂),
+	// where v̂ is the bias-corrected second moment before this step.
+	ClipStd float64
+
+	params []*Param
+	m, v   [][]float32
+	t      int
+}
+
+// NewAdam creates an optimiser for ps with betas (0.9, 0.999) and eps 1e-8.
+func NewAdam(ps []*Param, lr float64) *Adam {
+	a := &Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, params: ps}
+	for _, p := range ps {
+		n := len(p.Data())
+		a.m = append(a.m, make([]float32, n))
+		a.v = append(a.v, make([]float32, n))
+	}
+	return a
+}
+
+// Steps returns how many updates have been applied.
+func (a *Adam) Steps() int { return a.t }
+
+// Step applies one update given one gradient slice per parameter.
+func (a *Adam) Step(grads [][]float32) error {
+	if len(grads) != len(a.params) {
+		return fmt.Errorf("adam: %d gradients for %d parameters", len(grads), len(a.params))
+	}
+	a.t++
+	b1, b2 := a.Beta1, a.Beta2
+	c1 := 1 - math.Pow(b1, float64(a.t))
+	c2 := 1 - math.Pow(b2, float64(a.t))
+	c2prev := 1 - math.Pow(b2, float64(a.t-1))
+	for i, p := range a.params {
+		w, g, m, v := p.Data(), grads[i], a.m[i], a.v[i]
+		if len(g) != len(w) {
+			return fmt.Errorf("adam: gradient of %s has %d elements, want %d", p.Name, len(g), len(w))
+		}
+		for j := range w {
+			gj := float64(g[j]) + a.WeightDecay*float64(w[j])
+			if a.ClipStd > 0 && a.t > 1 {
+				lim := a.ClipStd * math.Sqrt(float64(v[j])/c2prev)
+				gj = math.Max(-lim, math.Min(lim, gj))
+			}
+			mj := b1*float64(m[j]) + (1-b1)*gj
+			vj := b2*float64(v[j]) + (1-b2)*gj*gj
+			m[j], v[j] = float32(mj), float32(vj)
+			w[j] -= float32(a.LR * (mj / c1) / (math.Sqrt(vj/c2) + a.Eps))
+		}
+	}
+	return nil
+}
+
+// State returns the moment buffers and step count for checkpointing.
+func (a *Adam) State() (m, v [][]float32, t int) { return a.m, a.v, a.t }
+
+// SetState restores what State returned.
+func (a *Adam) SetState(m, v [][]float32, t int) error {
+	if len(m) != len(a.m) || len(v) != len(a.v) {
+		return fmt.Errorf("adam: state has %d/%d buffers, want %d", len(m), len(v), len(a.m))
+	}
+	for i := range m {
+		if len(m[i]) != len(a.m[i]) || len(v[i]) != len(a.v[i]) {
+			return fmt.Errorf("adam: state buffer %d has wrong size", i)
+		}
+		copy(a.m[i], m[i])
+		copy(a.v[i], v[i])
+	}
+	a.t = t
+	return nil
+}

@@ -1,0 +1,109 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// Linear is a fully connected layer y = xW + b.
+type Linear struct {
+	W, B *Param
+}
+
+// NewLinear creates a linear layer with PyTorch's default initialisation.
+func NewLinear(rng *rand.Rand, name string, in, out int) *Linear {
+	l := &Linear{W: NewParam(name+".w", in, out), B: NewParam(name+".b", 1, out)}
+	a := 1 / math.Sqrt(float64(in))
+	l.W.InitUniform(rng, a)
+	l.B.InitUniform(rng, a)
+	return l
+}
+
+// Forward applies the layer to a (batch, in) node.
+func (l *Linear) Forward(b *Builder, x *G.Node) (*G.Node, error) {
+	xw, err := G.Mul(x, b.Node(l.W))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.W.Name, err)
+	}
+	return G.BroadcastAdd(xw, b.Node(l.B), nil, []byte{0})
+}
+
+// Params returns W and B.
+func (l *Linear) Params() []*Param { return []*Param{l.W, l.B} }
+
+// Activation names accepted by Activate.
+var Activations = []string{"swish", "lipswish", "relu", "tanh", "softplus", "linear"}
+
+// Activate applies the named nonlinearity. Swish is x·σ(x) and LipSwish is
+// Swish/1.1 (VAEBM App. E); gorgonia has neither, so they are composed here.
+func Activate(b *Builder, name string, x *G.Node) (*G.Node, error) {
+	switch name {
+	case "swish", "lipswish":
+		s, err := G.Sigmoid(x)
+		if err != nil {
+			return nil, err
+		}
+		y, err := G.HadamardProd(x, s)
+		if err != nil || name == "swish" {
+			return y, err
+		}
+		return G.Mul(y, b.Scalar(1/1.1))
+	case "relu":
+		return G.Rectify(x)
+	case "tanh":
+		return G.Tanh(x)
+	case "softplus":
+		return G.Softplus(x)
+	case "linear":
+		return x, nil
+	}
+	return nil, fmt.Errorf("unknown activation %q (want one of %v)", name, Activations)
+}
+
+// MLP is a stack of linear layers with one activation between them.
+type MLP struct {
+	Layers []*Linear
+	Act    string
+	// ActLast also applies the activation after the last layer, for trunks
+	// that feed several heads.
+	ActLast bool
+}
+
+// NewMLP builds an MLP with the given layer widths, e.g. [2, 256, 256, 256, 40]
+// is four fully connected layers.
+func NewMLP(rng *rand.Rand, name string, widths []int, act string) *MLP {
+	m := &MLP{Act: act}
+	for i := 0; i+1 < len(widths); i++ {
+		m.Layers = append(m.Layers, NewLinear(rng, fmt.Sprintf("%s.%d", name, i), widths[i], widths[i+1]))
+	}
+	return m
+}
+
+// Forward applies the MLP to a (batch, widths[0]) node.
+func (m *MLP) Forward(b *Builder, x *G.Node) (*G.Node, error) {
+	h := x
+	for i, l := range m.Layers {
+		var err error
+		if h, err = l.Forward(b, h); err != nil {
+			return nil, err
+		}
+		if i+1 < len(m.Layers) || m.ActLast {
+			if h, err = Activate(b, m.Act, h); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return h, nil
+}
+
+// Params returns all layer parameters in order.
+func (m *MLP) Params() []*Param {
+	var ps []*Param
+	for _, l := range m.Layers {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}

@@ -1,0 +1,103 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Dtype is the float type of every parameter and activation in the core.
+var Dtype = tensor.Float32
+
+// Param is a named learnable tensor shared by all graphs built from its module.
+type Param struct {
+	Name string
+	T    *tensor.Dense
+}
+
+// Data returns the parameter's values.
+func (p *Param) Data() []float32 { return p.T.Data().([]float32) }
+
+// NewParam allocates a zero parameter of the given shape.
+func NewParam(name string, shape ...int) *Param {
+	return &Param{Name: name, T: tensor.New(tensor.WithShape(shape...), tensor.Of(Dtype))}
+}
+
+// InitUniform fills p with U(-a, a), the PyTorch default for linear layers
+// when a = 1/sqrt(fanIn).
+func (p *Param) InitUniform(rng *rand.Rand, a float64) {
+	d := p.Data()
+	for i := range d {
+		d[i] = float32((2*rng.Float64() - 1) * a)
+	}
+}
+
+// Builder adds modules to one graph, binding each Param to exactly one node.
+type Builder struct {
+	G     *G.ExprGraph
+	nodes map[*Param]*G.Node
+	order []*Param
+}
+
+// NewBuilder starts a new graph.
+func NewBuilder() *Builder {
+	return &Builder{G: G.NewGraph(), nodes: map[*Param]*G.Node{}}
+}
+
+// Node returns the graph node bound to p, creating it on first use.
+func (b *Builder) Node(p *Param) *G.Node {
+	if n, ok := b.nodes[p]; ok {
+		return n
+	}
+	n := G.NewTensor(b.G, Dtype, p.T.Dims(), G.WithShape(p.T.Shape()...), G.WithValue(p.T), G.WithName(p.Name))
+	b.nodes[p] = n
+	b.order = append(b.order, p)
+	return n
+}
+
+// Input adds a graph input of the given shape, bound to a fresh tensor the
+// caller fills before each run.
+func (b *Builder) Input(name string, shape ...int) (*G.Node, *tensor.Dense) {
+	t := tensor.New(tensor.WithShape(shape...), tensor.Of(Dtype))
+	n := G.NewTensor(b.G, Dtype, len(shape), G.WithShape(shape...), G.WithValue(t), G.WithName(name))
+	return n, t
+}
+
+// ParamNodes returns the nodes of the given params, in that order.
+func (b *Builder) ParamNodes(ps []*Param) G.Nodes {
+	out := make(G.Nodes, len(ps))
+	for i, p := range ps {
+		out[i] = b.Node(p)
+	}
+	return out
+}
+
+// Scalar returns a constant scalar node usable in any op (see NewConstant defect
+// in the README: constants built with NewConstant fail under reshape).
+func (b *Builder) Scalar(v float64) *G.Node {
+	return G.NewScalar(b.G, Dtype, G.WithValue(float32(v)))
+}
+
+// CountParams returns the number of scalars in ps.
+func CountParams(ps []*Param) int {
+	n := 0
+	for _, p := range ps {
+		n += p.T.Shape().TotalSize()
+	}
+	return n
+}
+
+// CheckFinite returns an error naming the first parameter holding NaN or Inf.
+func CheckFinite(ps []*Param) error {
+	for _, p := range ps {
+		for i, v := range p.Data() {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("parameter %s[%d] is %v", p.Name, i, v)
+			}
+		}
+	}
+	return nil
+}

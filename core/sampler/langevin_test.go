@@ -1,0 +1,111 @@
+package sampler
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaebm/vaebm/core/nn"
+)
+
+// quadEnergy is E(x) = c·x + ½κ‖x‖².
+type quadEnergy struct {
+	lin   *nn.Linear
+	kappa float64
+}
+
+func (q quadEnergy) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
+	l, err := q.lin.Forward(b, x)
+	if err != nil {
+		return nil, err
+	}
+	sq := G.Must(G.Sum(G.Must(G.Square(x)), 1))
+	sq = G.Must(G.Reshape(G.Must(G.Mul(sq, b.Scalar(0.5*q.kappa))), l.Shape()))
+	return G.Add(l, sq)
+}
+
+func (q quadEnergy) Params() []*nn.Param { return q.lin.Params() }
+
+// With the identity generator, Eq. 9's target for E(x) = c·x + ½κ‖x‖² is
+// N(−c/λ, I/λ) with λ = 1 + κ. Unadjusted Langevin with step η keeps the mean
+// and inflates the variance to 1/(λ(1 − ηλ/4)); the sampler must hit both.
+func TestLangevinEpsSpaceHitsGaussianMoments(t *testing.T) {
+	const (
+		dim, chains = 3, 2000
+		kappa, eta  = 1.0, 0.02
+	)
+	rng := rand.New(rand.NewPCG(11, 12))
+	c := []float32{1, -2, 0.5}
+	lin := nn.NewLinear(rng, "c", dim, 1)
+	copy(lin.W.Data(), c)
+	clear(lin.B.Data())
+	s, err := NewLangevinEpsSpace(Identity{Dim: dim}, quadEnergy{lin, kappa}, chains, TargetEq9, eta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := [][]float32{make([]float32, dim*chains)}
+	Gaussian(rng, eps[0])
+	if _, _, err := s.Run(context.Background(), rng, eps, 300, nil); err != nil {
+		t.Fatal(err)
+	}
+	lambda := 1 + kappa
+	var sum, sq [dim]float64
+	const rounds = 10
+	for r := 0; r < rounds; r++ {
+		if _, _, err := s.Run(context.Background(), rng, eps, 30, nil); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range eps[0] {
+			sum[i%dim] += float64(v)
+			sq[i%dim] += float64(v) * float64(v)
+		}
+	}
+	n := float64(chains * rounds)
+	wantVar := 1 / (lambda * (1 - eta*lambda/4))
+	for d := 0; d < dim; d++ {
+		mean := sum[d] / n
+		variance := sq[d]/n - mean*mean
+		wantMean := -float64(c[d]) / lambda
+		// Rounds are 30 steps apart (correlation ≈ 0.55), so the effective
+		// sample size is about n/3; 0.03 is over 4 standard errors.
+		if math.Abs(mean-wantMean) > 0.03 {
+			t.Errorf("dim %d: mean %.4f, want %.4f", d, mean, wantMean)
+		}
+		if math.Abs(variance-wantVar) > 0.03 {
+			t.Errorf("dim %d: variance %.4f, want %.4f", d, variance, wantVar)
+		}
+	}
+}
+
+func TestReplayBufferInit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	r := NewReplayBuffer(4, []int{2})
+	r.Push([][]float32{{1, 1, 2, 2, 3, 3, 4, 4, 5, 5}}) // 5 rows into 4 slots
+	if r.Len() != 4 {
+		t.Fatalf("len %d, want 4", r.Len())
+	}
+	dst := [][]float32{make([]float32, 2*1000)}
+	r.Init(rng, dst, 1, Gaussian)
+	seen := map[float32]int{}
+	for i := 0; i < 1000; i++ {
+		if dst[0][2*i] != dst[0][2*i+1] {
+			t.Fatalf("row %d not copied whole: %v", i, dst[0][2*i:2*i+2])
+		}
+		seen[dst[0][2*i]]++
+	}
+	if seen[1] != 0 || len(seen) != 4 {
+		t.Fatalf("buffer rows drawn %v; want 2..5 only (1 was evicted)", seen)
+	}
+	r.Init(rng, dst, 0, func(_ *rand.Rand, d []float32) { d[0], d[1] = -1, -1 })
+	for _, v := range dst[0] {
+		if v != -1 {
+			t.Fatalf("p=0 must always start fresh, got %v", v)
+		}
+	}
+	if p := AnnealedProb(50, 100, 0.6); math.Abs(p-0.3) > 1e-12 {
+		t.Fatalf("annealed prob %v, want 0.3", p)
+	}
+}

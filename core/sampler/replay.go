@@ -1,0 +1,78 @@
+package sampler
+
+import "math/rand/v2"
+
+// ReplayBuffer keeps the final states of past chains so that new chains can
+// start from them (persistent sampling, App. E). It stores only the groups
+// it is told to (ε_z for VAEBM; x for an EBM on x).
+type ReplayBuffer struct {
+	cap  int
+	dims []int // per-sample size of each stored group
+	rows [][][]float32
+	next int
+}
+
+// NewReplayBuffer holds up to capacity samples of the given groups.
+func NewReplayBuffer(capacity int, dims []int) *ReplayBuffer {
+	return &ReplayBuffer{cap: capacity, dims: dims}
+}
+
+// Len returns the number of stored samples.
+func (r *ReplayBuffer) Len() int { return len(r.rows) }
+
+// Push stores the chains in groups (batch·dim values each), evicting the oldest.
+func (r *ReplayBuffer) Push(groups [][]float32) {
+	if r.cap == 0 {
+		return
+	}
+	n := len(groups[0]) / r.dims[0]
+	for i := 0; i < n; i++ {
+		row := make([][]float32, len(r.dims))
+		for g, d := range r.dims {
+			row[g] = append([]float32(nil), groups[g][i*d:(i+1)*d]...)
+		}
+		if len(r.rows) < r.cap {
+			r.rows = append(r.rows, row)
+			continue
+		}
+		r.rows[r.next] = row
+		r.next = (r.next + 1) % r.cap
+	}
+}
+
+// Init fills each chain of groups: with probability p from a random stored
+// sample, otherwise by fresh, which writes one chain's start into dst.
+func (r *ReplayBuffer) Init(rng *rand.Rand, groups [][]float32, p float64, fresh func(rng *rand.Rand, dst []float32)) {
+	n := len(groups[0]) / r.dims[0]
+	for i := 0; i < n; i++ {
+		fromBuf := len(r.rows) > 0 && rng.Float64() < p
+		var row [][]float32
+		if fromBuf {
+			row = r.rows[rng.IntN(len(r.rows))]
+		}
+		for g, d := range r.dims {
+			dst := groups[g][i*d : (i+1)*d]
+			if fromBuf {
+				copy(dst, row[g])
+			} else {
+				fresh(rng, dst)
+			}
+		}
+	}
+}
+
+// Gaussian writes standard normal noise into dst.
+func Gaussian(rng *rand.Rand, dst []float32) {
+	for i := range dst {
+		dst[i] = float32(rng.NormFloat64())
+	}
+}
+
+// AnnealedProb is the replay probability at a training step: linear from 0
+// to max over annealSteps, then constant (App. E).
+func AnnealedProb(step, annealSteps int, max float64) float64 {
+	if annealSteps <= 0 || step >= annealSteps {
+		return max
+	}
+	return max * float64(step) / float64(annealSteps)
+}
