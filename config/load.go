@@ -300,3 +300,35 @@ func overrideNode(o string) (*yaml.Node, error) {
 
 // Marshal renders the resolved experiment as YAML, as stored with each run.
 func Marshal(e Experiment) ([]byte, error) { return yaml.Marshal(e) }
+
+// Flatten returns every leaf of the resolved experiment as dotted key → value.
+func Flatten(e Experiment) (map[string]string, error) {
+	raw, err := yaml.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(raw, &n); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			walk(n.Content[0], prefix)
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i].Value
+				if prefix != "" {
+					k = prefix + "." + k
+				}
+				walk(n.Content[i+1], k)
+			}
+		default:
+			out[prefix] = n.Value
+		}
+	}
+	walk(&n, "")
+	return out, nil
+}

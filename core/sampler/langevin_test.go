@@ -47,7 +47,7 @@ func TestLangevinEpsSpaceHitsGaussianMoments(t *testing.T) {
 		t.Fatal(err)
 	}
 	eps := [][]float32{make([]float32, dim*chains)}
-	Gaussian(rng, eps[0])
+	Gaussian(rng, 0, eps[0])
 	if _, _, err := s.Run(context.Background(), rng, eps, 300, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestReplayBufferInit(t *testing.T) {
 	if seen[1] != 0 || len(seen) != 4 {
 		t.Fatalf("buffer rows drawn %v; want 2..5 only (1 was evicted)", seen)
 	}
-	r.Init(rng, dst, 0, func(_ *rand.Rand, d []float32) { d[0], d[1] = -1, -1 })
+	r.Init(rng, dst, 0, func(_ *rand.Rand, _ int, d []float32) { d[0], d[1] = -1, -1 })
 	for _, v := range dst[0] {
 		if v != -1 {
 			t.Fatalf("p=0 must always start fresh, got %v", v)

@@ -41,8 +41,8 @@ func (r *ReplayBuffer) Push(groups [][]float32) {
 }
 
 // Init fills each chain of groups: with probability p from a random stored
-// sample, otherwise by fresh, which writes one chain's start into dst.
-func (r *ReplayBuffer) Init(rng *rand.Rand, groups [][]float32, p float64, fresh func(rng *rand.Rand, dst []float32)) {
+// sample, otherwise by fresh, which writes one chain's start for a group into dst.
+func (r *ReplayBuffer) Init(rng *rand.Rand, groups [][]float32, p float64, fresh func(rng *rand.Rand, group int, dst []float32)) {
 	n := len(groups[0]) / r.dims[0]
 	for i := 0; i < n; i++ {
 		fromBuf := len(r.rows) > 0 && rng.Float64() < p
@@ -55,14 +55,14 @@ func (r *ReplayBuffer) Init(rng *rand.Rand, groups [][]float32, p float64, fresh
 			if fromBuf {
 				copy(dst, row[g])
 			} else {
-				fresh(rng, dst)
+				fresh(rng, g, dst)
 			}
 		}
 	}
 }
 
-// Gaussian writes standard normal noise into dst.
-func Gaussian(rng *rand.Rand, dst []float32) {
+// Gaussian writes standard normal noise into dst, whatever the group.
+func Gaussian(rng *rand.Rand, _ int, dst []float32) {
 	for i := range dst {
 		dst[i] = float32(rng.NormFloat64())
 	}

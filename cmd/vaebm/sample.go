@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/vaebm/vaebm/pipeline"
+)
+
+func osStdout() *os.File { return os.Stdout }
+
+func cmdSample(ctx context.Context, g globals, args []string) error {
+	if len(args) < 1 {
+		return usageError{fmt.Errorf("sample needs a run ID")}
+	}
+	id, err := strconv.ParseInt(args[0], 10, 64)
+	if err != nil {
+		return usageError{fmt.Errorf("run ID %q is not a number", args[0])}
+	}
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	n := fs.Int("n", 1000, "number of samples")
+	model := fs.String("model", "vaebm", "vaebm or vae")
+	out := fs.String("out", "", "output file (default OUT/samples/runID-MODEL-N.csv)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err}
+	}
+	if *n < 1 {
+		return usageError{fmt.Errorf("--n must be ≥ 1")}
+	}
+	db, err := g.openDB()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	path, err := pipeline.Sample(ctx, db, g.out, id, *n, *model, *out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %d %s samples to %s\n", *n, *model, path)
+	return nil
+}

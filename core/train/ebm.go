@@ -1,0 +1,120 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/core/sampler"
+)
+
+// EBMStage holds what stage 2 needs besides the settings.
+type EBMStage struct {
+	Gen    sampler.Generator
+	Energy sampler.Energy
+	Target sampler.Target
+	// Persist is how many leading noise groups the replay buffer keeps:
+	// the ε_z groups for VAEBM (ε_x always starts fresh, App. E).
+	Persist int
+	// Init writes one chain's starting noise for group g.
+	Init func(rng *rand.Rand, g int, dst []float32)
+}
+
+// EBM runs stage 2: for each step, draw negatives by Langevin dynamics on
+// Eq. 9, then take an Adam step on the Eq. 7 loss
+// mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²).
+func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin, trainSet []float32, rng *rand.Rand, log Logger, progress Progress) error {
+	lang, err := sampler.NewLangevinEpsSpace(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg.StepSize)
+	if err != nil {
+		return err
+	}
+	lang.GradClip = lcfg.GradClip
+	xdim := lang.XDim()
+	b := nn.NewBuilder()
+	pos, posT := b.Input("pos", cfg.BatchSize, xdim)
+	neg, negT := b.Input("neg", cfg.BatchSize, xdim)
+	ePos, err := st.Energy.Forward(b, pos)
+	if err != nil {
+		return err
+	}
+	eNeg, err := st.Energy.Forward(b, neg)
+	if err != nil {
+		return err
+	}
+	must := G.Must
+	mPos, mNeg := must(G.Mean(ePos)), must(G.Mean(eNeg))
+	reg := must(G.Add(must(G.Mean(must(G.Square(ePos)))), must(G.Mean(must(G.Square(eNeg))))))
+	loss := must(G.Add(must(G.Sub(mPos, mNeg)), must(G.Mul(reg, b.Scalar(cfg.EnergyReg)))))
+	params := st.Energy.Params()
+	prog, err := nn.Compile(b, loss, b.ParamNodes(params))
+	if err != nil {
+		return err
+	}
+	defer prog.Close()
+	opt := nn.NewAdam(params, cfg.LR)
+	opt.Beta1, opt.Beta2, opt.WeightDecay, opt.ClipStd = cfg.Beta1, cfg.Beta2, cfg.WeightDecay, cfg.ClipStd
+
+	dims := lang.EpsDims()
+	buf := sampler.NewReplayBuffer(lcfg.Replay.Size, dims[:st.Persist])
+	eps := make([][]float32, len(dims))
+	for i, d := range dims {
+		eps[i] = make([]float32, d*cfg.BatchSize)
+	}
+	posBuf, negBuf := posT.Data().([]float32), negT.Data().([]float32)
+	var sumLoss, sumPos, sumNeg float64
+	for step := 1; step <= cfg.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p := sampler.AnnealedProb(step, lcfg.Replay.AnnealSteps, lcfg.Replay.MaxProb)
+		buf.Init(rng, eps[:st.Persist], p, st.Init)
+		for g := st.Persist; g < len(dims); g++ {
+			for i := 0; i < cfg.BatchSize; i++ {
+				st.Init(rng, g, eps[g][i*dims[g]:(i+1)*dims[g]])
+			}
+		}
+		xNeg, _, err := lang.Run(ctx, rng, eps, lcfg.Steps, nil)
+		if err != nil {
+			return fmt.Errorf("ebm step %d: %w", step, err)
+		}
+		buf.Push(eps[:st.Persist])
+		copy(negBuf, xNeg)
+		minibatch(rng, trainSet, posBuf, xdim)
+		if err := prog.Run(); err != nil {
+			return fmt.Errorf("ebm step %d: %w", step, err)
+		}
+		l := nn.Scalar(loss)
+		if !finite(l) {
+			return &NonFiniteError{Stage: "ebm", What: "the energy loss", Step: step}
+		}
+		grads, err := nn.Grads(b, params)
+		if err != nil {
+			return err
+		}
+		if err := opt.Step(grads); err != nil {
+			return err
+		}
+		sumLoss += l
+		sumPos += nn.Scalar(mPos)
+		sumNeg += nn.Scalar(mNeg)
+		if step%cfg.LogEvery == 0 || step == cfg.Steps {
+			n := float64((step-1)%cfg.LogEvery + 1)
+			log.Log("ebm/loss", step, sumLoss/n)
+			log.Log("ebm/energy_pos", step, sumPos/n)
+			log.Log("ebm/energy_neg", step, sumNeg/n)
+			log.Log("ebm/replay_prob", step, p)
+			if progress != nil {
+				progress("ebm", step, cfg.Steps, fmt.Sprintf("E+ %.3f E- %.3f", sumPos/n, sumNeg/n))
+			}
+			sumLoss, sumPos, sumNeg = 0, 0, 0
+		}
+	}
+	if err := nn.CheckFinite(params); err != nil {
+		return fmt.Errorf("ebm: %w", err)
+	}
+	return nil
+}

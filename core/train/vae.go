@@ -1,0 +1,79 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/core/vae"
+)
+
+// VAE runs stage 1: Adam on the negative ELBO with a linear KL warm-up.
+func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []float32, rng *rand.Rand, log Logger, progress Progress) error {
+	b := nn.NewBuilder()
+	elbo, err := v.BuildELBO(b, cfg.BatchSize)
+	if err != nil {
+		return err
+	}
+	params := v.Params()
+	prog, err := nn.Compile(b, elbo.Loss, b.ParamNodes(params))
+	if err != nil {
+		return err
+	}
+	defer prog.Close()
+	opt := nn.NewAdam(params, cfg.LR)
+	x := elbo.X.Value().Data().([]float32)
+	noise := elbo.Noise.Value().Data().([]float32)
+	const logEvery = 25
+	var sumLoss, sumRecon, sumKL float64
+	for step := 1; step <= cfg.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		beta := 1.0
+		if cfg.KLWarmupSteps > 0 && step < cfg.KLWarmupSteps {
+			beta = cfg.KLWarmupMin + (1-cfg.KLWarmupMin)*float64(step)/float64(cfg.KLWarmupSteps)
+		}
+		if err := G.Let(elbo.Beta, float32(beta)); err != nil {
+			return err
+		}
+		minibatch(rng, trainSet, x, v.XDim)
+		for i := range noise {
+			noise[i] = float32(rng.NormFloat64())
+		}
+		if err := prog.Run(); err != nil {
+			return fmt.Errorf("vae step %d: %w", step, err)
+		}
+		loss := nn.Scalar(elbo.Loss)
+		if !finite(loss) {
+			return &NonFiniteError{Stage: "vae", What: "the ELBO loss", Step: step}
+		}
+		grads, err := nn.Grads(b, params)
+		if err != nil {
+			return err
+		}
+		if err := opt.Step(grads); err != nil {
+			return err
+		}
+		sumLoss += loss
+		sumRecon += nn.Scalar(elbo.Recon)
+		sumKL += nn.Scalar(elbo.KL)
+		if step%logEvery == 0 || step == cfg.Steps {
+			n := float64((step-1)%logEvery + 1)
+			log.Log("vae/loss", step, sumLoss/n)
+			log.Log("vae/recon", step, sumRecon/n)
+			log.Log("vae/kl", step, sumKL/n)
+			log.Log("vae/neg_elbo", step, (sumRecon+sumKL)/n)
+			log.Log("vae/kl_weight", step, beta)
+			if progress != nil {
+				progress("vae", step, cfg.Steps, fmt.Sprintf("-elbo %.3f", (sumRecon+sumKL)/n))
+			}
+			sumLoss, sumRecon, sumKL = 0, 0, 0
+		}
+	}
+	return nn.CheckFinite(params)
+}

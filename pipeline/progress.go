@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Bar is a one-line progress bar. On a terminal it redraws in place; in a
+// log (CI) it prints a line at every tenth of a stage.
+type Bar struct {
+	w        io.Writer
+	tty      bool
+	stage    string
+	start    time.Time
+	lastTick int
+}
+
+// NewBar writes to w; tty selects in-place redrawing.
+func NewBar(w io.Writer) *Bar {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return &Bar{w: w, tty: tty}
+}
+
+// Update implements train.Progress.
+func (b *Bar) Update(stage string, step, total int, msg string) {
+	if b == nil || b.w == nil {
+		return
+	}
+	if stage != b.stage {
+		b.stage, b.start, b.lastTick = stage, time.Now(), -1
+	}
+	frac := float64(step) / float64(max(total, 1))
+	el := time.Since(b.start)
+	eta := time.Duration(0)
+	if frac > 0 {
+		eta = time.Duration(float64(el) * (1 - frac) / frac)
+	}
+	const width = 24
+	n := int(frac * width)
+	line := fmt.Sprintf("%-10s [%s%s] %6d/%-6d %s  elapsed %s eta %s",
+		stage, strings.Repeat("#", n), strings.Repeat(".", width-n), step, total, msg,
+		el.Round(time.Second), eta.Round(time.Second))
+	if b.tty {
+		fmt.Fprintf(b.w, "\r\033[K%s", line)
+		if step >= total {
+			fmt.Fprintln(b.w)
+		}
+		return
+	}
+	if tick := int(frac * 10); tick != b.lastTick || step >= total {
+		b.lastTick = tick
+		fmt.Fprintln(b.w, line)
+	}
+}
+
+// Say prints a status line between stages.
+func (b *Bar) Say(format string, args ...any) {
+	if b == nil || b.w == nil {
+		return
+	}
+	fmt.Fprintf(b.w, format+"\n", args...)
+}

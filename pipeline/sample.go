@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/tracker"
+)
+
+// Sample draws n samples of model ("vaebm" or "vae") from finished run id,
+// using its recorded config and checkpoints, and writes them to path as CSV
+// (columns model, x, y). It returns the path written.
+func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, model, path string) (string, error) {
+	r, err := db.Get(id)
+	if err != nil {
+		return "", err
+	}
+	if r.Status != tracker.Finished {
+		return "", fmt.Errorf("run %d is %s, not finished: it has no complete checkpoints", id, r.Status)
+	}
+	exp := config.Defaults()
+	if err := yaml.Unmarshal([]byte(r.Config), &exp); err != nil {
+		return "", fmt.Errorf("run %d: stored config unreadable: %w", id, err)
+	}
+	if exp.Data.Name != "25gaussians" {
+		return "", fmt.Errorf("run %d: sampling %s runs is not implemented yet", id, exp.Data.Name)
+	}
+	m := newToyModels(exp)
+	dir := RunDir(out, id)
+	if err := nn.LoadParams(filepath.Join(dir, vaeCheckpoint), m.vae.Params()); err != nil {
+		return "", err
+	}
+	rng := newRNG(exp.Seed, streamSample+uint64(id)*1000)
+	var s []float32
+	switch model {
+	case "vae":
+		ev, err := m.vae.NewEvaluator()
+		if err != nil {
+			return "", err
+		}
+		s, err = ev.Sample(rng, n)
+		if err != nil {
+			return "", err
+		}
+	case "vaebm":
+		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
+			return "", err
+		}
+		if s, err = sampleVAEBM(ctx, exp, m, rng, n); err != nil {
+			return "", err
+		}
+	default:
+		return "", fmt.Errorf("unknown model %q (want vaebm or vae)", model)
+	}
+	if path == "" {
+		path = filepath.Join(out, "samples", fmt.Sprintf("run%d-%s-%d.csv", id, model, n))
+	}
+	return path, WriteSamplesCSV(path, map[string][]float32{model: s})
+}

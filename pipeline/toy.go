@@ -1,0 +1,345 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/data"
+	"github.com/vaebm/vaebm/core/energy"
+	"github.com/vaebm/vaebm/core/metrics"
+	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/core/sampler"
+	"github.com/vaebm/vaebm/core/train"
+	"github.com/vaebm/vaebm/core/vae"
+	"github.com/vaebm/vaebm/plots"
+	"github.com/vaebm/vaebm/tracker"
+)
+
+// toyModels are the networks of the 2-D experiment (Sec. 5.4).
+type toyModels struct {
+	data   data.Gaussians25
+	vae    *vae.GaussianVAE
+	energy *energy.MLP
+}
+
+func newToyModels(exp config.Experiment) toyModels {
+	return toyModels{
+		data: data.Gaussians25{Grid: exp.Data.GridSize, Spacing: exp.Data.Spacing, Std: exp.Data.Std},
+		vae: vae.NewGaussianVAE(newRNG(exp.Seed, streamVAEInit), 2, exp.VAE.LatentDim,
+			exp.VAE.Hidden, exp.VAE.Layers, exp.VAE.Activation),
+		energy: energy.NewMLP(newRNG(exp.Seed, streamEBMInit), 2, exp.EBM.Hidden, exp.EBM.Layers, exp.EBM.Activation),
+	}
+}
+
+func (m toyModels) stage() train.EBMStage {
+	return train.EBMStage{
+		Gen: m.vae, Energy: m.energy, Target: sampler.Target(""), Persist: 1,
+		Init: sampler.Gaussian,
+	}
+}
+
+const (
+	vaeCheckpoint    = "vae.ckpt"
+	energyCheckpoint = "energy.ckpt"
+)
+
+func runToy(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) error {
+	m := newToyModels(exp)
+	dir := RunDir(opts.OutDir, run.ID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	trainSet := m.data.Sample(newRNG(exp.Seed, streamData), exp.Data.TrainSize)
+	timed := func(key string, f func() error) error {
+		t0 := time.Now()
+		err := f()
+		run.Log("time/"+key+"_s", 0, time.Since(t0).Seconds())
+		return err
+	}
+
+	err := timed("vae", func() error {
+		return train.VAE(ctx, m.vae, exp.VAE, trainSet, newRNG(exp.Seed, streamVAETrain), run, bar.Update)
+	})
+	if err != nil {
+		return err
+	}
+	if err := saveCheckpoint(run, filepath.Join(dir, vaeCheckpoint), m.vae.Params()); err != nil {
+		return err
+	}
+	st := m.stage()
+	st.Target = sampler.Target(exp.Langevin.Target)
+	err = timed("ebm", func() error {
+		return train.EBM(ctx, st, exp.EBM, exp.Langevin, trainSet, newRNG(exp.Seed, streamEBMTrain), run, bar.Update)
+	})
+	if err != nil {
+		return err
+	}
+	if err := saveCheckpoint(run, filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
+		return err
+	}
+	if err := run.Flush(); err != nil {
+		return err
+	}
+	var ev *toyEval
+	err = timed("eval", func() error {
+		var err error
+		ev, err = evaluateToy(ctx, exp, m, newRNG(exp.Seed, streamEval), bar)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for k, v := range ev.metrics {
+		run.Log("eval/"+k, 0, v)
+	}
+	bar.Say("true LL %.3f ± %.3f | VAE LL %.3f ± %.3f (K/10: %.3f) | VAEBM LL %.3f ± %.3f | log Z %.3f | VAE mass on grid %.4f",
+		ev.metrics["true_ll"], ev.metrics["true_ll_se"], ev.metrics["vae_ll"], ev.metrics["vae_ll_se"],
+		ev.metrics["vae_ll_k10"], ev.metrics["vaebm_ll"], ev.metrics["vaebm_ll_se"], ev.metrics["log_z"], ev.metrics["vae_grid_mass"])
+	return writeToyFigures(ctx, exp, opts, run, m, bar)
+}
+
+func saveCheckpoint(run *tracker.Run, path string, ps []*nn.Param) error {
+	if err := nn.SaveParams(path, ps); err != nil {
+		return err
+	}
+	return run.Artifact(path, "checkpoint")
+}
+
+type toyEval struct{ metrics map[string]float64 }
+
+// evaluateToy computes the Sec. 5.4 likelihoods on fresh test points: the
+// exact mixture density, the VAE's IWAE bound, and the VAEBM density
+// log p(x) − E(x) − log Z with log Z by numerical integration on a grid.
+func evaluateToy(ctx context.Context, exp config.Experiment, m toyModels, rng *rand.Rand, bar *Bar) (*toyEval, error) {
+	out := map[string]float64{}
+	e := exp.Eval
+	test := m.data.Sample(rng, e.TestPoints)
+	n := e.TestPoints
+	trueLL := make([]float64, n)
+	for i := range trueLL {
+		trueLL[i] = m.data.LogDensity(float64(test[2*i]), float64(test[2*i+1]))
+	}
+	out["true_ll"], out["true_ll_se"] = metrics.MeanSE(trueLL)
+
+	grid := metrics.NewGrid2D(e.GridMin, e.GridMax, e.GridN)
+	pts := grid.Points()
+	trueGrid := make([]float64, len(pts)/2)
+	for i := range trueGrid {
+		trueGrid[i] = m.data.LogDensity(float64(pts[2*i]), float64(pts[2*i+1]))
+	}
+	out["true_grid_mass"] = math.Exp(grid.LogIntegral(trueGrid))
+
+	ev, err := m.vae.NewEvaluator()
+	if err != nil {
+		return nil, err
+	}
+	bar.Say("eval: IWAE (K=%d) on %d test points and %d grid points", e.IWAESamples, n, len(pts)/2)
+	var vaeTest, vaeTest10, vaeGrid []float64
+	chunks := 20
+	all := append(append([]float32(nil), test...), pts...)
+	rows := len(all) / 2
+	for c := 0; c < chunks; c++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		lo, hi := rows*c/chunks, rows*(c+1)/chunks
+		full, tenth, err := ev.IWAE(rng, all[2*lo:2*hi], e.IWAESamples)
+		if err != nil {
+			return nil, err
+		}
+		for i := range full {
+			if lo+i < n {
+				vaeTest = append(vaeTest, full[i])
+				vaeTest10 = append(vaeTest10, tenth[i])
+			} else {
+				vaeGrid = append(vaeGrid, full[i])
+			}
+		}
+		bar.Update("eval-iwae", c+1, chunks, "")
+	}
+	out["vae_ll"], out["vae_ll_se"] = metrics.MeanSE(vaeTest)
+	out["vae_ll_k10"], _ = metrics.MeanSE(vaeTest10)
+	out["vae_grid_mass"] = math.Exp(grid.LogIntegral(vaeGrid))
+
+	enTest, err := energies(m.energy, test)
+	if err != nil {
+		return nil, err
+	}
+	enGrid, err := energies(m.energy, pts)
+	if err != nil {
+		return nil, err
+	}
+	unnorm := make([]float64, len(vaeGrid))
+	for i := range unnorm {
+		unnorm[i] = vaeGrid[i] - enGrid[i]
+	}
+	logZ := grid.LogIntegral(unnorm)
+	out["log_z"] = logZ
+	ll := make([]float64, n)
+	for i := range ll {
+		ll[i] = vaeTest[i] - enTest[i] - logZ
+	}
+	out["vaebm_ll"], out["vaebm_ll_se"] = metrics.MeanSE(ll)
+	out["test_points"] = float64(n)
+	out["iwae_samples"] = float64(e.IWAESamples)
+	out["grid_n"] = float64(e.GridN)
+	return &toyEval{metrics: out}, nil
+}
+
+func energies(en *energy.MLP, x []float32) ([]float64, error) {
+	f, err := nn.NewBatchFn(4096, 2, func(b *nn.Builder, x *G.Node) ([]*G.Node, error) {
+		e, err := en.Forward(b, x)
+		return []*G.Node{e}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := f.Apply(x)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]float64, len(out[0]))
+	for i, v := range out[0] {
+		res[i] = float64(v)
+	}
+	return res, nil
+}
+
+// SampleVAEBM draws n samples from the VAEBM: chains start at ε ~ N(0, I)
+// and run the test-time number of Langevin steps (App. E).
+func sampleVAEBM(ctx context.Context, exp config.Experiment, m toyModels, rng *rand.Rand, n int) ([]float32, error) {
+	batch := min(n, 1000)
+	lang, err := sampler.NewLangevinEpsSpace(m.vae, m.energy, batch, sampler.Target(exp.Langevin.Target), exp.Langevin.StepSize)
+	if err != nil {
+		return nil, err
+	}
+	lang.GradClip = exp.Langevin.GradClip
+	steps := exp.Langevin.TestSteps
+	if steps == 0 {
+		steps = exp.Langevin.Steps
+	}
+	var out []float32
+	for len(out) < 2*n {
+		eps := make([][]float32, 2)
+		for g, d := range lang.EpsDims() {
+			eps[g] = make([]float32, d*batch)
+			sampler.Gaussian(rng, g, eps[g])
+		}
+		x, _, err := lang.Run(ctx, rng, eps, steps, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x...)
+	}
+	return out[:2*n], nil
+}
+
+func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, m toyModels, bar *Bar) error {
+	rng := newRNG(exp.Seed, streamSample)
+	n := exp.Eval.Samples
+	trueS := m.data.Sample(rng, n)
+	ev, err := m.vae.NewEvaluator()
+	if err != nil {
+		return err
+	}
+	vaeS, err := ev.Sample(rng, n)
+	if err != nil {
+		return err
+	}
+	vaebmS, err := sampleVAEBM(ctx, exp, m, rng, n)
+	if err != nil {
+		return err
+	}
+	csvPath := filepath.Join(RunDir(opts.OutDir, run.ID), "samples.csv")
+	if err := WriteSamplesCSV(csvPath, map[string][]float32{"true": trueS, "vae": vaeS, "vaebm": vaebmS}); err != nil {
+		return err
+	}
+	if err := run.Artifact(csvPath, "samples"); err != nil {
+		return err
+	}
+	lim := m.data.Spacing*float64(m.data.Grid-1)/2 + 4*m.data.Std + 0.5
+	fig := filepath.Join(opts.OutDir, "plots", exp.Name+"-fig4.png")
+	err = plots.Scatter2D(fig, []plots.Panel{{Title: "True", Points: trueS}, {Title: "VAE", Points: vaeS}, {Title: "VAEBM", Points: vaebmS}}, lim)
+	if err != nil {
+		return err
+	}
+	if err := run.Artifact(fig, "plot"); err != nil {
+		return err
+	}
+	if err := run.Flush(); err != nil {
+		return err
+	}
+	curves := filepath.Join(opts.OutDir, "plots", exp.Name+"-training.png")
+	if err := TrainingCurves(opts.DB, run.ID, curves); err != nil {
+		return err
+	}
+	if err := run.Artifact(curves, "plot"); err != nil {
+		return err
+	}
+	bar.Say("figures: %s, %s; samples: %s", fig, curves, csvPath)
+	return nil
+}
+
+// TrainingCurves plots the stage-1 and stage-2 losses of a run.
+func TrainingCurves(db *tracker.DB, id int64, path string) error {
+	panels := []struct {
+		title string
+		keys  []string
+	}{
+		{"VAE: negative ELBO (nats)", []string{"vae/neg_elbo", "vae/recon", "vae/kl"}},
+		{"EBM: mean energy", []string{"ebm/energy_pos", "ebm/energy_neg"}},
+	}
+	var titles []string
+	var series [][]plots.Series
+	for _, p := range panels {
+		var ss []plots.Series
+		for _, k := range p.keys {
+			steps, vals, err := db.Series(id, k)
+			if err != nil {
+				return err
+			}
+			ss = append(ss, plots.Series{Name: k, X: steps, Y: vals})
+		}
+		titles = append(titles, p.title)
+		series = append(series, ss)
+	}
+	return plots.Curves(path, titles, series)
+}
+
+// WriteSamplesCSV writes columns model,x,y for 2-D samples.
+func WriteSamplesCSV(path string, sets map[string][]float32) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing samples: %w", err)
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"model", "x", "y"})
+	for _, name := range []string{"true", "vae", "vaebm"} {
+		s, ok := sets[name]
+		if !ok {
+			continue
+		}
+		for i := 0; i+1 < len(s); i += 2 {
+			_ = w.Write([]string{name, strconv.FormatFloat(float64(s[i]), 'g', 7, 32), strconv.FormatFloat(float64(s[i+1]), 'g', 7, 32)})
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing samples %s: %w", path, err)
+	}
+	return f.Close()
+}

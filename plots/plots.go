@@ -1,0 +1,118 @@
+// Package plots draws the paper's figures and training curves with gonum/plot.
+package plots
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// Points2D adapts a flat slice of (x, y) pairs to plotter.XYer.
+type Points2D []float32
+
+// Len implements plotter.XYer.
+func (p Points2D) Len() int { return len(p) / 2 }
+
+// XY implements plotter.XYer.
+func (p Points2D) XY(i int) (float64, float64) { return float64(p[2*i]), float64(p[2*i+1]) }
+
+// Panel is one titled scatter of 2-D samples.
+type Panel struct {
+	Title  string
+	Points Points2D
+}
+
+// Scatter2D draws panels side by side with shared limits (Fig. 4 layout).
+func Scatter2D(path string, panels []Panel, lim float64) error {
+	row := make([]*plot.Plot, len(panels))
+	for i, pn := range panels {
+		p := plot.New()
+		p.Title.Text = pn.Title
+		s, err := plotter.NewScatter(pn.Points)
+		if err != nil {
+			return fmt.Errorf("plot %s: %w", pn.Title, err)
+		}
+		s.GlyphStyle.Radius = vg.Points(0.6)
+		s.GlyphStyle.Shape = draw.CircleGlyph{}
+		s.GlyphStyle.Color = color.RGBA{R: 20, G: 60, B: 160, A: 255}
+		p.Add(s)
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -lim, lim, -lim, lim
+		row[i] = p
+	}
+	return saveGrid(path, [][]*plot.Plot{row}, vg.Points(300))
+}
+
+// Series is one named line of a curve plot.
+type Series struct {
+	Name string
+	X    []int
+	Y    []float64
+}
+
+// Curves draws one panel per title, each with its series, stacked vertically.
+func Curves(path string, titles []string, series [][]Series) error {
+	var rows [][]*plot.Plot
+	for i, title := range titles {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = "step"
+		if err := addLines(p, series[i]); err != nil {
+			return fmt.Errorf("plot %s: %w", title, err)
+		}
+		rows = append(rows, []*plot.Plot{p})
+	}
+	return saveGrid(path, rows, vg.Points(220))
+}
+
+var palette = []color.Color{
+	color.RGBA{R: 31, G: 119, B: 180, A: 255}, color.RGBA{R: 214, G: 39, B: 40, A: 255},
+	color.RGBA{R: 44, G: 160, B: 44, A: 255}, color.RGBA{R: 148, G: 103, B: 189, A: 255},
+}
+
+func addLines(p *plot.Plot, series []Series) error {
+	for i, s := range series {
+		xy := make(plotter.XYs, len(s.X))
+		for j := range s.X {
+			xy[j] = plotter.XY{X: float64(s.X[j]), Y: s.Y[j]}
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return err
+		}
+		l.Color = palette[i%len(palette)]
+		p.Add(l)
+		p.Legend.Add(s.Name, l)
+	}
+	p.Legend.Top = true
+	return nil
+}
+
+func saveGrid(path string, rows [][]*plot.Plot, cell vg.Length) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	img := vgimg.New(cell*vg.Length(len(rows[0])), cell*vg.Length(len(rows)))
+	dc := draw.New(img)
+	canvases := plot.Align(rows, draw.Tiles{Rows: len(rows), Cols: len(rows[0]), PadX: vg.Points(4), PadY: vg.Points(4)}, dc)
+	for i := range rows {
+		for j := range rows[i] {
+			rows[i][j].Draw(canvases[i][j])
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	return f.Close()
+}
