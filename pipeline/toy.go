@@ -36,7 +36,7 @@ func newToyModels(exp config.Experiment) toyModels {
 	return toyModels{
 		data: data.Gaussians25{Grid: exp.Data.GridSize, Spacing: exp.Data.Spacing, Std: exp.Data.Std},
 		vae: vae.NewGaussianVAE(newRNG(exp.Seed, streamVAEInit), 2, exp.VAE.LatentDim,
-			exp.VAE.Hidden, exp.VAE.Layers, exp.VAE.Activation),
+			exp.VAE.Hidden, exp.VAE.Layers, exp.VAE.Activation, exp.VAE.MinLogStd),
 		energy: energy.NewMLP(newRNG(exp.Seed, streamEBMInit), 2, exp.EBM.Hidden, exp.EBM.Layers, exp.EBM.Activation),
 	}
 }

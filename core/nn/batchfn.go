@@ -11,7 +11,7 @@ import (
 type BatchFn struct {
 	prog  *Program
 	in    []float32
-	outs  []*G.Node
+	outs  []*Output
 	batch int
 	inDim int
 }
@@ -21,9 +21,13 @@ type BatchFn struct {
 func NewBatchFn(batch, inDim int, build func(b *Builder, x *G.Node) ([]*G.Node, error)) (*BatchFn, error) {
 	b := NewBuilder()
 	x, xt := b.Input("x", batch, inDim)
-	outs, err := build(b, x)
+	nodes, err := build(b, x)
 	if err != nil {
 		return nil, err
+	}
+	outs := make([]*Output, len(nodes))
+	for i, n := range nodes {
+		outs[i] = b.Read(n)
 	}
 	p, err := Compile(b, nil, nil)
 	if err != nil {
@@ -48,7 +52,7 @@ func (f *BatchFn) Apply(x []float32) ([][]float32, error) {
 			return nil, err
 		}
 		for i, o := range f.outs {
-			v := Values(o)
+			v := o.Values()
 			w := len(v) / f.batch
 			res[i] = append(res[i], v[:(hi-lo)*w]...)
 		}

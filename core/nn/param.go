@@ -37,9 +37,10 @@ func (p *Param) InitUniform(rng *rand.Rand, a float64) {
 
 // Builder adds modules to one graph, binding each Param to exactly one node.
 type Builder struct {
-	G     *G.ExprGraph
-	nodes map[*Param]*G.Node
-	order []*Param
+	G      *G.ExprGraph
+	nodes  map[*Param]*G.Node
+	order  []*Param
+	consts int
 }
 
 // NewBuilder starts a new graph.
@@ -75,11 +76,42 @@ func (b *Builder) ParamNodes(ps []*Param) G.Nodes {
 	return out
 }
 
-// Scalar returns a constant scalar node usable in any op (see NewConstant defect
-// in the README: constants built with NewConstant fail under reshape).
+// Scalar returns a constant scalar node usable in any op (constants built
+// with NewConstant fail under reshape, see the README). Each gets a unique
+// name: gorgonia merges unnamed input nodes of the same type, so two
+// unnamed scalars would silently share one value.
 func (b *Builder) Scalar(v float64) *G.Node {
-	return G.NewScalar(b.G, Dtype, G.WithValue(float32(v)))
+	b.consts++
+	return G.NewScalar(b.G, Dtype, G.WithValue(float32(v)), G.WithName(fmt.Sprintf("const%d", b.consts)))
 }
+
+// Output is a value copied out of a running graph.
+type Output struct {
+	v G.Value
+}
+
+// Read returns an Output that holds n's value after each Run. Reading a
+// node's own value after a run is unsafe: the tape machine reuses memory
+// and computes some ops in place, so an intermediate may be overwritten.
+func (b *Builder) Read(n *G.Node) *Output {
+	o := &Output{}
+	G.Read(n, &o.v)
+	return o
+}
+
+// Values returns the float32 data of the last value read.
+func (o *Output) Values() []float32 {
+	switch d := o.v.Data().(type) {
+	case []float32:
+		return d
+	case float32:
+		return []float32{d}
+	}
+	panic(fmt.Sprintf("nn: output of type %T is not float32", o.v.Data()))
+}
+
+// Scalar returns the first element of the last value read.
+func (o *Output) Scalar() float64 { return float64(o.Values()[0]) }
 
 // CountParams returns the number of scalars in ps.
 func CountParams(ps []*Param) int {

@@ -52,24 +52,6 @@ func (p *Program) Run() error {
 // Close releases the machine.
 func (p *Program) Close() error { return p.vm.Close() }
 
-// Values returns the float32 data of a node's last value.
-func Values(n *G.Node) []float32 {
-	return n.Value().Data().([]float32)
-}
-
-// Scalar returns a scalar node's last value.
-func Scalar(n *G.Node) float64 {
-	switch v := n.Value().Data().(type) {
-	case float32:
-		return float64(v)
-	case []float32:
-		return float64(v[0])
-	case float64:
-		return v
-	}
-	panic(fmt.Sprintf("nn: node %s is not a float scalar", n.Name()))
-}
-
 // Grad returns the gradient of the cost with respect to n after Run.
 func Grad(n *G.Node) ([]float32, error) {
 	gv, err := n.Grad()

@@ -14,7 +14,7 @@ import (
 func TestProgramRebindsInputsAndSharesParams(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	lin := NewLinear(rng, "l", 3, 1)
-	build := func() (*Program, *G.Node, []float32) {
+	build := func() (*Program, *Output, []float32) {
 		b := NewBuilder()
 		x, xt := b.Input("x", 2, 3)
 		y, err := lin.Forward(b, x)
@@ -22,11 +22,12 @@ func TestProgramRebindsInputsAndSharesParams(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := G.Must(G.Sum(y))
+		out := b.Read(s)
 		p, err := Compile(b, s, b.ParamNodes(lin.Params()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return p, s, xt.Data().([]float32)
+		return p, out, xt.Data().([]float32)
 	}
 	p1, s1, x1 := build()
 	p2, s2, x2 := build()
@@ -49,14 +50,14 @@ func TestProgramRebindsInputsAndSharesParams(t *testing.T) {
 		if err := p1.Run(); err != nil {
 			t.Fatal(err)
 		}
-		if got := Scalar(s1); math.Abs(got-want(x1)) > 1e-4 {
+		if got := s1.Scalar(); math.Abs(got-want(x1)) > 1e-4 {
 			t.Fatalf("run %d: graph 1 sum %v, want %v", i, got, want(x1))
 		}
 		lin.W.Data()[0] += 1 // an update made outside graph 2
 		if err := p2.Run(); err != nil {
 			t.Fatal(err)
 		}
-		if got := Scalar(s2); math.Abs(got-want(x2)) > 1e-4 {
+		if got := s2.Scalar(); math.Abs(got-want(x2)) > 1e-4 {
 			t.Fatalf("run %d: graph 2 sum %v, want %v", i, got, want(x2))
 		}
 	}

@@ -34,7 +34,7 @@ type LangevinEpsSpace struct {
 	prog   *nn.Program
 	eps    []*G.Node
 	epsBuf [][]float32
-	x, e   *G.Node
+	x, e   *nn.Output
 	dims   []int
 	batch  int
 	xdim   int
@@ -53,12 +53,14 @@ func NewLangevinEpsSpace(gen Generator, en Energy, batch int, target Target, ste
 	if err != nil {
 		return nil, err
 	}
-	s.x = x
+	s.x = b.Read(x)
 	s.xdim = x.Shape()[1]
-	if s.e, err = en.Forward(b, x); err != nil {
+	e, err := en.Forward(b, x)
+	if err != nil {
 		return nil, err
 	}
-	u, err := G.Sum(s.e)
+	s.e = b.Read(e)
+	u, err := G.Sum(e)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +119,7 @@ func (s *LangevinEpsSpace) Run(ctx context.Context, rng *rand.Rand, eps [][]floa
 			return nil, nil, err
 		}
 		if observe != nil {
-			observe(step, nn.Values(s.x))
+			observe(step, s.x.Values())
 		}
 		if step == steps {
 			break
@@ -140,5 +142,5 @@ func (s *LangevinEpsSpace) Run(ctx context.Context, rng *rand.Rand, eps [][]floa
 			}
 		}
 	}
-	return append([]float32(nil), nn.Values(s.x)...), append([]float32(nil), nn.Values(s.e)...), nil
+	return append([]float32(nil), s.x.Values()...), append([]float32(nil), s.e.Values()...), nil
 }

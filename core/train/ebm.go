@@ -49,6 +49,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	mPos, mNeg := must(G.Mean(ePos)), must(G.Mean(eNeg))
 	reg := must(G.Add(must(G.Mean(must(G.Square(ePos)))), must(G.Mean(must(G.Square(eNeg))))))
 	loss := must(G.Add(must(G.Sub(mPos, mNeg)), must(G.Mul(reg, b.Scalar(cfg.EnergyReg)))))
+	lossOut, posOut, negOut := b.Read(loss), b.Read(mPos), b.Read(mNeg)
 	params := st.Energy.Params()
 	prog, err := nn.Compile(b, loss, b.ParamNodes(params))
 	if err != nil {
@@ -87,7 +88,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		if err := prog.Run(); err != nil {
 			return fmt.Errorf("ebm step %d: %w", step, err)
 		}
-		l := nn.Scalar(loss)
+		l := lossOut.Scalar()
 		if !finite(l) {
 			return &NonFiniteError{Stage: "ebm", What: "the energy loss", Step: step}
 		}
@@ -99,8 +100,8 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 			return err
 		}
 		sumLoss += l
-		sumPos += nn.Scalar(mPos)
-		sumNeg += nn.Scalar(mNeg)
+		sumPos += posOut.Scalar()
+		sumNeg += negOut.Scalar()
 		if step%cfg.LogEvery == 0 || step == cfg.Steps {
 			n := float64((step-1)%cfg.LogEvery + 1)
 			log.Log("ebm/loss", step, sumLoss/n)

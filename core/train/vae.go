@@ -26,8 +26,7 @@ func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []flo
 	}
 	defer prog.Close()
 	opt := nn.NewAdam(params, cfg.LR)
-	x := elbo.X.Value().Data().([]float32)
-	noise := elbo.Noise.Value().Data().([]float32)
+	x, noise := elbo.X, elbo.Noise
 	const logEvery = 25
 	var sumLoss, sumRecon, sumKL float64
 	for step := 1; step <= cfg.Steps; step++ {
@@ -48,7 +47,7 @@ func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []flo
 		if err := prog.Run(); err != nil {
 			return fmt.Errorf("vae step %d: %w", step, err)
 		}
-		loss := nn.Scalar(elbo.Loss)
+		loss := elbo.LossOut.Scalar()
 		if !finite(loss) {
 			return &NonFiniteError{Stage: "vae", What: "the ELBO loss", Step: step}
 		}
@@ -60,8 +59,8 @@ func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []flo
 			return err
 		}
 		sumLoss += loss
-		sumRecon += nn.Scalar(elbo.Recon)
-		sumKL += nn.Scalar(elbo.KL)
+		sumRecon += elbo.Recon.Scalar()
+		sumKL += elbo.KL.Scalar()
 		if step%logEvery == 0 || step == cfg.Steps {
 			n := float64((step-1)%logEvery + 1)
 			log.Log("vae/loss", step, sumLoss/n)

@@ -18,6 +18,10 @@ import (
 // and a log-standard-deviation head.
 type GaussianVAE struct {
 	XDim, ZDim int
+	// MinLogStd softly floors the decoder's log σ: log σ = m + softplus(raw − m).
+	// Without a floor, a Gaussian decoder under KL warm-up can shrink σ
+	// towards 0 on reconstructions and drive the ELBO to −∞.
+	MinLogStd float64
 
 	EncTrunk, DecTrunk *nn.MLP
 	EncMu, EncLogStd   *nn.Linear
@@ -26,7 +30,7 @@ type GaussianVAE struct {
 
 // NewGaussianVAE builds a VAE whose encoder and decoder each have `layers`
 // fully connected layers of `hidden` units (the last being the heads).
-func NewGaussianVAE(rng *rand.Rand, xdim, zdim, hidden, layers int, act string) *GaussianVAE {
+func NewGaussianVAE(rng *rand.Rand, xdim, zdim, hidden, layers int, act string, minLogStd float64) *GaussianVAE {
 	trunk := func(name string, in int) []int {
 		w := []int{in}
 		for i := 0; i < layers-1; i++ {
@@ -34,7 +38,7 @@ func NewGaussianVAE(rng *rand.Rand, xdim, zdim, hidden, layers int, act string) 
 		}
 		return w
 	}
-	v := &GaussianVAE{XDim: xdim, ZDim: zdim}
+	v := &GaussianVAE{XDim: xdim, ZDim: zdim, MinLogStd: minLogStd}
 	v.EncTrunk = nn.NewMLP(rng, "enc", trunk("enc", xdim), act)
 	v.EncTrunk.ActLast = true
 	v.EncMu = nn.NewLinear(rng, "enc.mu", hidden, zdim)
@@ -78,9 +82,19 @@ func (v *GaussianVAE) Encode(b *nn.Builder, x *G.Node) (mu, logStd *G.Node, err 
 	return heads(b, v.EncTrunk, v.EncMu, v.EncLogStd, x)
 }
 
-// Decode adds p(x|z)'s mean and log standard deviation to the graph.
+// Decode adds p(x|z)'s mean and (floored) log standard deviation to the graph.
 func (v *GaussianVAE) Decode(b *nn.Builder, z *G.Node) (mu, logStd *G.Node, err error) {
-	return heads(b, v.DecTrunk, v.DecMu, v.DecLogStd, z)
+	mu, raw, err := heads(b, v.DecTrunk, v.DecMu, v.DecLogStd, z)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := b.Scalar(v.MinLogStd)
+	sp, err := G.Softplus(G.Must(G.Sub(raw, m)))
+	if err != nil {
+		return nil, nil, err
+	}
+	logStd, err = G.Add(sp, m)
+	return mu, logStd, err
 }
 
 // EpsDims returns the per-sample sizes of (ε_z, ε_x); ε_x is always last.
@@ -114,11 +128,11 @@ func (v *GaussianVAE) Transform(b *nn.Builder, eps []*G.Node) (x, sumLogStd *G.N
 
 // ELBO holds the nodes of the negative-ELBO graph for one batch.
 type ELBO struct {
-	Loss     *G.Node // mean over the batch of recon + β·KL
-	Recon    *G.Node // mean −log p(x|z)
-	KL       *G.Node // mean KL(q(z|x) ‖ p(z))
-	Beta     *G.Node // scalar KL weight, set with G.Let before each run
-	X, Noise *G.Node
+	Loss      *G.Node    // mean over the batch of recon + β·KL
+	LossOut   *nn.Output // its value after each run
+	Recon, KL *nn.Output // mean −log p(x|z) and mean KL(q(z|x) ‖ p(z))
+	Beta      *G.Node    // scalar KL weight, set with G.Let before each run
+	X, Noise  []float32  // the input buffers, filled before each run
 }
 
 const halfLog2Pi = 0.9189385332046727
@@ -126,8 +140,8 @@ const halfLog2Pi = 0.9189385332046727
 // BuildELBO adds the negative ELBO (Eq. 3) for a batch of `batch` points to b,
 // with z = μ_q + σ_q·noise.
 func (v *GaussianVAE) BuildELBO(b *nn.Builder, batch int) (*ELBO, error) {
-	x, _ := b.Input("x", batch, v.XDim)
-	noise, _ := b.Input("noise", batch, v.ZDim)
+	x, xt := b.Input("x", batch, v.XDim)
+	noise, nt := b.Input("noise", batch, v.ZDim)
 	beta := G.NewScalar(b.G, nn.Dtype, G.WithName("beta"), G.WithValue(float32(1)))
 	must := G.Must
 	qm, qls, err := v.Encode(b, x)
@@ -149,7 +163,8 @@ func (v *GaussianVAE) BuildELBO(b *nn.Builder, batch int) (*ELBO, error) {
 	kl = must(G.Sub(must(G.Mul(must(G.Sum(kl)), b.Scalar(0.5))), must(G.Sum(qls))))
 	kl = must(G.Sub(must(G.Mul(kl, b.Scalar(inv))), b.Scalar(0.5*float64(v.ZDim))))
 	loss := must(G.Add(recon, must(G.Mul(kl, beta))))
-	return &ELBO{Loss: loss, Recon: recon, KL: kl, Beta: beta, X: x, Noise: noise}, nil
+	return &ELBO{Loss: loss, LossOut: b.Read(loss), Recon: b.Read(recon), KL: b.Read(kl), Beta: beta,
+		X: xt.Data().([]float32), Noise: nt.Data().([]float32)}, nil
 }
 
 // LogNormal is log N(x; μ, exp(logStd)²) for one coordinate.
