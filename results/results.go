@@ -98,7 +98,7 @@ func (t Table) CSV() string {
 		if !c.OK {
 			return ""
 		}
-		return strconv.FormatFloat(c.Value, 'g', 10, 64)
+		return strconv.FormatFloat(c.Value, 'g', -1, 64)
 	}
 	for _, r := range t.Rows {
 		rec := []string{r.Model}

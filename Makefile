@@ -1,0 +1,29 @@
+# Generated output (DB, checkpoints, tables, plots, binaries) goes under OUT.
+OUT ?= out
+GO ?= go
+BIN := $(OUT)/bin/vaebm
+ARGS ?=
+
+.PHONY: deps build toy-25gaussians test bench clean
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/vaebm
+
+# The 25-Gaussians experiment (Sec. 5.4): table out/tables/toy-25gaussians.*,
+# figures out/plots/toy-25gaussians-*.png. Pass overrides with ARGS="seed=1".
+toy-25gaussians: build
+	$(BIN) --out $(OUT) run experiments/toy-25gaussians.yaml $(ARGS)
+
+test: deps
+	$(GO) vet ./...
+	$(GO) vet -tags purego ./...
+	$(GO) test -timeout 20m ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./core/...
+
+clean:
+	rm -rf $(OUT)

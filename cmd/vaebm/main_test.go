@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bad input gives one clear message and a usage exit code, never a panic.
+func TestBadInputExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("name: x\nmethod: vaebm\nvae:\n  hiden: 3\n"), 0o644)
+	corruptDB := filepath.Join(dir, "corrupt")
+	os.MkdirAll(corruptDB, 0o755)
+	os.WriteFile(filepath.Join(corruptDB, "vaebm.db"), []byte(strings.Repeat("garbage ", 100)), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"no command", nil, exitUsage},
+		{"unknown command", []string{"frobnicate"}, exitUsage},
+		{"missing file", []string{"--out", dir, "run", filepath.Join(dir, "nope.yaml")}, exitFailure},
+		{"unknown key", []string{"--out", dir, "run", bad}, exitUsage},
+		{"bad override", []string{"--out", dir, "run", "../../experiments/toy-25gaussians.yaml", "ebm.nope=1"}, exitUsage},
+		{"corrupt db", []string{"--out", corruptDB, "runs"}, exitFailure},
+		{"unknown run", []string{"--out", dir, "runs", "show", "42"}, exitFailure},
+		{"unknown table", []string{"--out", dir, "table", "table9"}, exitFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := run(context.Background(), tc.args); got != tc.code {
+				t.Fatalf("exit code %d, want %d", got, tc.code)
+			}
+		})
+	}
+}

@@ -1,0 +1,125 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/tracker"
+)
+
+// The smoke scale runs every stage of the toy in about a second: the run
+// must finish, record its metrics and artifacts, and write the table, the
+// figures and samples that `vaebm sample` can reproduce from checkpoints.
+func TestToySmokeEndToEnd(t *testing.T) {
+	out := t.TempDir()
+	exp, err := config.Load("../experiments/toy-25gaussians.yaml", []string{"scale=smoke"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	id, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != tracker.Finished {
+		t.Fatalf("status %s", r.Status)
+	}
+	for _, k := range []string{"eval/true_ll", "eval/vae_ll", "eval/vaebm_ll", "eval/log_z", "vae/neg_elbo", "ebm/energy_pos"} {
+		if _, ok := r.Metrics[k]; !ok {
+			t.Errorf("metric %s not recorded", k)
+		}
+	}
+	// The smoke data set is small but the true LL is exact: within 4 SE of −1.10.
+	if d := r.Metrics["eval/true_ll"] + 1.10; d*d > 16*r.Metrics["eval/true_ll_se"]*r.Metrics["eval/true_ll_se"] {
+		t.Errorf("true LL %v ± %v, want −1.10", r.Metrics["eval/true_ll"], r.Metrics["eval/true_ll_se"])
+	}
+	f, err := os.Open(filepath.Join(out, "tables", "toy-25gaussians.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 4 || recs[0][0] != "model" || recs[0][1] != "test_ll_nats" || recs[0][2] != "test_ll_nats_paper" {
+		t.Fatalf("table csv %v", recs)
+	}
+	if got, _ := strconv.ParseFloat(recs[3][1], 64); got != r.Metrics["eval/vaebm_ll"] {
+		t.Errorf("table VAEBM %v, run metric %v", got, r.Metrics["eval/vaebm_ll"])
+	}
+	for _, p := range []string{"plots/toy-25gaussians-fig4.png", "plots/toy-25gaussians-training.png", "tables/toy-25gaussians.md", "tables/toy-25gaussians.tex"} {
+		if st, err := os.Stat(filepath.Join(out, p)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty (%v)", p, err)
+		}
+	}
+	if len(r.Artifacts) < 5 {
+		t.Errorf("only %d artifacts recorded", len(r.Artifacts))
+	}
+
+	path, err := Sample(context.Background(), db, out, id, 50, "vaebm", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ = csv.NewReader(f).ReadAll()
+	f.Close()
+	if len(recs) != 51 {
+		t.Fatalf("sample wrote %d rows, want 50 + header", len(recs)-1)
+	}
+
+	// A corrupt checkpoint is reported as such, naming the file.
+	ck := filepath.Join(RunDir(out, id), energyCheckpoint)
+	raw, _ := os.ReadFile(ck)
+	raw[len(raw)/2] ^= 0xff
+	os.WriteFile(ck, raw, 0o644)
+	_, err = Sample(context.Background(), db, out, id, 5, "vaebm", "")
+	if !errors.Is(err, nn.ErrCorruptCheckpoint) {
+		t.Fatalf("corrupt checkpoint: got %v", err)
+	}
+}
+
+// A run that fails is recorded as failed with the reason, and what it
+// logged before failing is kept.
+func TestFailedRunIsRecorded(t *testing.T) {
+	out := t.TempDir()
+	exp, err := config.Load("../experiments/toy-25gaussians.yaml", []string{"scale=smoke", "ebm.lr=1e30", "vae.lr=1e30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	id, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	if err == nil {
+		t.Fatal("a learning rate of 1e30 trained without error")
+	}
+	r, gerr := db.Get(id)
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	if r.Status != tracker.Failed || r.Error == "" {
+		t.Fatalf("run stored as %s with error %q", r.Status, r.Error)
+	}
+	t.Logf("recorded failure: %s", r.Error)
+}
