@@ -33,7 +33,6 @@ type TableSpec struct {
 	Notes       []string
 }
 
-
 // Tables are the tables this repository reproduces, by name.
 var Tables = map[string]TableSpec{
 	"toy-25gaussians": {
