@@ -185,6 +185,16 @@ func evaluateToy(ctx context.Context, exp config.Experiment, m toyModels, rng *r
 	}
 	logZ := grid.LogIntegral(unnorm)
 	out["log_z"] = logZ
+	// Where the energy puts the most unnormalised mass: a far-off maximum
+	// flags a spurious mode that the chains never visited.
+	best := 0
+	for i := range unnorm {
+		if unnorm[i] > unnorm[best] {
+			best = i
+		}
+	}
+	out["grid_argmax_x"], out["grid_argmax_y"] = float64(pts[2*best]), float64(pts[2*best+1])
+	out["grid_energy_min"], out["grid_energy_max"] = minMax(enGrid)
 	ll := make([]float64, n)
 	for i := range ll {
 		ll[i] = vaeTest[i] - enTest[i] - logZ
@@ -194,6 +204,14 @@ func evaluateToy(ctx context.Context, exp config.Experiment, m toyModels, rng *r
 	out["iwae_samples"] = float64(e.IWAESamples)
 	out["grid_n"] = float64(e.GridN)
 	return &toyEval{metrics: out}, nil
+}
+
+func minMax(v []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range v {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
 }
 
 func energies(en *energy.MLP, x []float32) ([]float64, error) {

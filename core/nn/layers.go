@@ -16,6 +16,7 @@ type Linear struct {
 // NewLinear creates a linear layer with PyTorch's default initialisation.
 func NewLinear(rng *rand.Rand, name string, in, out int) *Linear {
 	l := &Linear{W: NewParam(name+".w", in, out), B: NewParam(name+".b", 1, out)}
+	l.W.Weight = true
 	a := 1 / math.Sqrt(float64(in))
 	l.W.InitUniform(rng, a)
 	l.B.InitUniform(rng, a)
@@ -38,19 +39,13 @@ func (l *Linear) Params() []*Param { return []*Param{l.W, l.B} }
 var Activations = []string{"swish", "lipswish", "relu", "tanh", "softplus", "linear"}
 
 // Activate applies the named nonlinearity. Swish is x·σ(x) and LipSwish is
-// Swish/1.1 (VAEBM App. E); gorgonia has neither, so they are composed here.
+// Swish/1.1 (VAEBM App. E); gorgonia has neither (see swish.go).
 func Activate(b *Builder, name string, x *G.Node) (*G.Node, error) {
 	switch name {
-	case "swish", "lipswish":
-		s, err := G.Sigmoid(x)
-		if err != nil {
-			return nil, err
-		}
-		y, err := G.HadamardProd(x, s)
-		if err != nil || name == "swish" {
-			return y, err
-		}
-		return G.Mul(y, b.Scalar(1/1.1))
+	case "swish":
+		return Swish(x, 1)
+	case "lipswish":
+		return Swish(x, 1/1.1)
 	case "relu":
 		return G.Rectify(x)
 	case "tanh":

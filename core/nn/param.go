@@ -16,6 +16,9 @@ var Dtype = tensor.Float32
 type Param struct {
 	Name string
 	T    *tensor.Dense
+	// Weight marks a layer's weight matrix (not a bias), the kind that
+	// spectral regularisation covers.
+	Weight bool
 }
 
 // Data returns the parameter's values.

@@ -58,6 +58,10 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	defer prog.Close()
 	opt := nn.NewAdam(params, cfg.LR)
 	opt.Beta1, opt.Beta2, opt.WeightDecay, opt.ClipStd = cfg.Beta1, cfg.Beta2, cfg.WeightDecay, cfg.ClipStd
+	var spec *nn.SpectralRegularizer
+	if cfg.SpectralReg > 0 {
+		spec = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng)
+	}
 
 	dims := lang.EpsDims()
 	buf := sampler.NewReplayBuffer(lcfg.Replay.Size, dims[:st.Persist])
@@ -66,7 +70,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		eps[i] = make([]float32, d*cfg.BatchSize)
 	}
 	posBuf, negBuf := posT.Data().([]float32), negT.Data().([]float32)
-	var sumLoss, sumPos, sumNeg float64
+	var sumLoss, sumPos, sumNeg, sumSpec float64
 	for step := 1; step <= cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -96,6 +100,9 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		if err != nil {
 			return err
 		}
+		if spec != nil {
+			sumSpec += spec.AddGrad(params, grads, 1)
+		}
 		if err := opt.Step(grads); err != nil {
 			return err
 		}
@@ -108,10 +115,13 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 			log.Log("ebm/energy_pos", step, sumPos/n)
 			log.Log("ebm/energy_neg", step, sumNeg/n)
 			log.Log("ebm/replay_prob", step, p)
+			if spec != nil {
+				log.Log("ebm/spectral_penalty", step, sumSpec/n)
+			}
 			if progress != nil {
 				progress("ebm", step, cfg.Steps, fmt.Sprintf("E+ %.3f E- %.3f", sumPos/n, sumNeg/n))
 			}
-			sumLoss, sumPos, sumNeg = 0, 0, 0
+			sumLoss, sumPos, sumNeg, sumSpec = 0, 0, 0, 0
 		}
 	}
 	if err := nn.CheckFinite(params); err != nil {

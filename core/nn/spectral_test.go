@@ -1,0 +1,52 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Power iteration must converge to the largest singular value (checked with
+// gonum's SVD), and the added gradient must be Coef·u vᵀ = Coef·∂σ/∂W
+// (checked by finite differences of σ computed by SVD).
+func TestSpectralRegularizer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	l := NewLinear(rng, "l", 5, 3)
+	ps := l.Params()
+	s := NewSpectralRegularizer(0.2, ps, rng)
+	grads := [][]float32{make([]float32, 15), make([]float32, 3)}
+	pen := s.AddGrad(ps, grads, 200)
+	sigma := func() float64 {
+		var svd mat.SVD
+		d := l.W.Data()
+		f := make([]float64, len(d))
+		for i, v := range d {
+			f[i] = float64(v)
+		}
+		svd.Factorize(mat.NewDense(5, 3, f), mat.SVDNone)
+		return svd.Values(nil)[0]
+	}
+	if want := 0.2 * sigma(); math.Abs(pen-want) > 1e-5 {
+		t.Fatalf("penalty %v, want %v", pen, want)
+	}
+	for _, g := range grads[1] {
+		if g != 0 {
+			t.Fatal("bias gradient changed")
+		}
+	}
+	const h = 1e-3
+	w := l.W.Data()
+	for j := range w {
+		orig := w[j]
+		w[j] = orig + h
+		sp := sigma()
+		w[j] = orig - h
+		sm := sigma()
+		w[j] = orig
+		if num := 0.2 * (sp - sm) / (2 * h); math.Abs(num-float64(grads[0][j])) > 2e-3 {
+			t.Errorf("grad[%d] = %v, finite difference %v", j, grads[0][j], num)
+		}
+	}
+}

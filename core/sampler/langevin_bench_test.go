@@ -1,0 +1,31 @@
+package sampler_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vaebm/vaebm/core/energy"
+	"github.com/vaebm/vaebm/core/sampler"
+	"github.com/vaebm/vaebm/core/vae"
+)
+
+// BenchmarkLangevinToy times one Langevin step of the 25-Gaussians VAEBM
+// (Sec. 5.4 networks) on a batch of 256 chains.
+func BenchmarkLangevinToy(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	v := vae.NewGaussianVAE(rng, 2, 20, 256, 4, "swish", -4.6)
+	en := energy.NewMLP(rng, 2, 256, 4, "swish")
+	s, err := sampler.NewLangevinEpsSpace(v, en, 256, sampler.TargetEq9, 0.01)
+	if err != nil {
+		b.Fatal(err)
+	}
+	eps := [][]float32{make([]float32, 20*256), make([]float32, 2*256)}
+	for _, g := range eps {
+		sampler.Gaussian(rng, 0, g)
+	}
+	b.ResetTimer()
+	if _, _, err := s.Run(context.Background(), rng, eps, b.N, nil); err != nil {
+		b.Fatal(err)
+	}
+}
