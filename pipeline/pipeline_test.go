@@ -63,7 +63,7 @@ func TestToySmokeEndToEnd(t *testing.T) {
 	if got, _ := strconv.ParseFloat(recs[3][1], 64); got != r.Metrics["eval/vaebm_ll"] {
 		t.Errorf("table VAEBM %v, run metric %v", got, r.Metrics["eval/vaebm_ll"])
 	}
-	for _, p := range []string{"plots/toy-25gaussians-fig4.png", "plots/toy-25gaussians-training.png", "tables/toy-25gaussians.md", "tables/toy-25gaussians.tex"} {
+	for _, p := range []string{"plots/toy-25gaussians-fig4.png", "plots/toy-25gaussians-training.png", "plots/toy-25gaussians-density.png", "tables/toy-25gaussians.md", "tables/toy-25gaussians.tex"} {
 		if st, err := os.Stat(filepath.Join(out, p)); err != nil || st.Size() == 0 {
 			t.Errorf("%s missing or empty (%v)", p, err)
 		}

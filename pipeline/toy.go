@@ -105,7 +105,31 @@ func runToy(ctx context.Context, exp config.Experiment, opts Options, run *track
 	bar.Say("true LL %.3f ± %.3f | VAE LL %.3f ± %.3f (K/10: %.3f) | VAEBM LL %.3f ± %.3f | log Z %.3f | VAE mass on grid %.4f",
 		ev.metrics["true_ll"], ev.metrics["true_ll_se"], ev.metrics["vae_ll"], ev.metrics["vae_ll_se"],
 		ev.metrics["vae_ll_k10"], ev.metrics["vaebm_ll"], ev.metrics["vaebm_ll_se"], ev.metrics["log_z"], ev.metrics["vae_grid_mass"])
+	if err := writeDensityFigure(exp, opts, run, ev); err != nil {
+		return err
+	}
 	return writeToyFigures(ctx, exp, opts, run, m, bar)
+}
+
+// writeDensityFigure draws the true, VAE and VAEBM log densities on the
+// evaluation grid: where the samples of Fig. 4 show the models, this shows
+// their densities, including any spurious mode the chains never reached.
+func writeDensityFigure(exp config.Experiment, opts Options, run *tracker.Run, ev *toyEval) error {
+	xs := make([]float64, ev.grid.N)
+	for i := range xs {
+		xs[i] = ev.grid.Min + (float64(i)+0.5)*ev.grid.Step()
+	}
+	const floor = -10 // nats; the mixture's peak is about +3
+	path := filepath.Join(opts.OutDir, "plots", exp.Name+"-density.png")
+	err := plots.HeatMaps(path, []plots.GridPanel{
+		{Title: "True log density", X: xs, Values: ev.trueGrid, Floor: floor},
+		{Title: "VAE log density (IWAE)", X: xs, Values: ev.vaeGrid, Floor: floor},
+		{Title: "VAEBM log density", X: xs, Values: ev.vaebmGrid, Floor: floor},
+	})
+	if err != nil {
+		return err
+	}
+	return run.Artifact(path, "plot")
 }
 
 func saveCheckpoint(run *tracker.Run, path string, ps []*nn.Param) error {
@@ -115,7 +139,12 @@ func saveCheckpoint(run *tracker.Run, path string, ps []*nn.Param) error {
 	return run.Artifact(path, "checkpoint")
 }
 
-type toyEval struct{ metrics map[string]float64 }
+type toyEval struct {
+	metrics map[string]float64
+	grid    metrics.Grid2D
+	// Log densities at the grid's cell centres.
+	trueGrid, vaeGrid, vaebmGrid []float64
+}
 
 // evaluateToy computes the Sec. 5.4 likelihoods on fresh test points: the
 // exact mixture density, the VAE's IWAE bound, and the VAEBM density
@@ -203,7 +232,11 @@ func evaluateToy(ctx context.Context, exp config.Experiment, m toyModels, rng *r
 	out["test_points"] = float64(n)
 	out["iwae_samples"] = float64(e.IWAESamples)
 	out["grid_n"] = float64(e.GridN)
-	return &toyEval{metrics: out}, nil
+	vaebmGrid := make([]float64, len(unnorm))
+	for i, u := range unnorm {
+		vaebmGrid[i] = u - logZ
+	}
+	return &toyEval{metrics: out, grid: grid, trueGrid: trueGrid, vaeGrid: vaeGrid, vaebmGrid: vaebmGrid}, nil
 }
 
 func minMax(v []float64) (lo, hi float64) {

@@ -4,10 +4,12 @@ package plots
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -46,7 +48,7 @@ func Scatter2D(path string, panels []Panel, lim float64) error {
 		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -lim, lim, -lim, lim
 		row[i] = p
 	}
-	return saveGrid(path, [][]*plot.Plot{row}, vg.Points(300))
+	return saveGrid(path, [][]*plot.Plot{row}, vg.Points(300), vg.Points(300))
 }
 
 // Series is one named line of a curve plot.
@@ -68,7 +70,7 @@ func Curves(path string, titles []string, series [][]Series) error {
 		}
 		rows = append(rows, []*plot.Plot{p})
 	}
-	return saveGrid(path, rows, vg.Points(220))
+	return saveGrid(path, rows, vg.Points(480), vg.Points(240))
 }
 
 var palette = []color.Color{
@@ -94,11 +96,11 @@ func addLines(p *plot.Plot, series []Series) error {
 	return nil
 }
 
-func saveGrid(path string, rows [][]*plot.Plot, cell vg.Length) error {
+func saveGrid(path string, rows [][]*plot.Plot, cellW, cellH vg.Length) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
-	img := vgimg.New(cell*vg.Length(len(rows[0])), cell*vg.Length(len(rows)))
+	img := vgimg.New(cellW*vg.Length(len(rows[0])), cellH*vg.Length(len(rows)))
 	dc := draw.New(img)
 	canvases := plot.Align(rows, draw.Tiles{Rows: len(rows), Cols: len(rows[0]), PadX: vg.Points(4), PadY: vg.Points(4)}, dc)
 	for i := range rows {
@@ -115,4 +117,39 @@ func saveGrid(path string, rows [][]*plot.Plot, cell vg.Length) error {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// GridPanel is one titled heat map of values on a square grid whose cell
+// centres are X (columns) × X (rows), values row-major.
+type GridPanel struct {
+	Title  string
+	X      []float64
+	Values []float64
+	// Floor clips values below it, so that log densities near −∞ do not
+	// wash out the colour scale.
+	Floor float64
+}
+
+type gridXYZ struct {
+	x []float64
+	v []float64
+	f float64
+}
+
+func (g gridXYZ) Dims() (int, int)   { return len(g.x), len(g.x) }
+func (g gridXYZ) X(c int) float64    { return g.x[c] }
+func (g gridXYZ) Y(r int) float64    { return g.x[r] }
+func (g gridXYZ) Z(c, r int) float64 { return math.Max(g.v[r*len(g.x)+c], g.f) }
+
+// HeatMaps draws grid panels side by side.
+func HeatMaps(path string, panels []GridPanel) error {
+	row := make([]*plot.Plot, len(panels))
+	for i, pn := range panels {
+		p := plot.New()
+		p.Title.Text = pn.Title
+		h := plotter.NewHeatMap(gridXYZ{pn.X, pn.Values, pn.Floor}, moreland.SmoothBlueRed().Palette(64))
+		p.Add(h)
+		row[i] = p
+	}
+	return saveGrid(path, [][]*plot.Plot{row}, vg.Points(300), vg.Points(300))
 }

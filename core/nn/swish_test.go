@@ -1,0 +1,60 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Swish and LipSwish in float64: values against the naive formula and
+// gradients against central finite differences.
+func TestSwishOpFloat64(t *testing.T) {
+	for _, scale := range []float64{1, 1 / 1.1} {
+		rng := rand.New(rand.NewPCG(4, 4))
+		n := 50
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = 4 * rng.NormFloat64()
+		}
+		g := G.NewGraph()
+		xt := tensor.New(tensor.WithShape(n), tensor.WithBacking(xs))
+		x := G.NewTensor(g, tensor.Float64, 1, G.WithShape(n), G.WithValue(xt), G.WithName("x"))
+		y, err := Swish(x, scale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// cost = Σ w_i y_i with distinct weights so each gradient is distinct.
+		wt := make([]float64, n)
+		for i := range wt {
+			wt[i] = float64(i%7) - 3
+		}
+		w := G.NewTensor(g, tensor.Float64, 1, G.WithShape(n), G.WithValue(tensor.New(tensor.WithShape(n), tensor.WithBacking(wt))), G.WithName("w"))
+		cost := G.Must(G.Sum(G.Must(G.HadamardProd(y, w))))
+		var yv G.Value
+		G.Read(y, &yv)
+		if _, err := G.Grad(cost, x); err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g, G.BindDualValues(x))
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		gv, _ := x.Grad()
+		grad := gv.Data().([]float64)
+		f := func(v float64) float64 { return scale * v / (1 + math.Exp(-v)) }
+		for i, v := range xs {
+			if got := yv.Data().([]float64)[i]; math.Abs(got-f(v)) > 1e-12 {
+				t.Fatalf("swish(%v) = %v, want %v", v, got, f(v))
+			}
+			const h = 1e-6
+			num := wt[i] * (f(v+h) - f(v-h)) / (2 * h)
+			if math.Abs(grad[i]-num) > 1e-7*math.Max(1, math.Abs(num)) {
+				t.Errorf("scale %v: d/dx at %v = %v, finite difference %v", scale, v, grad[i], num)
+			}
+		}
+		vm.Close()
+	}
+}
