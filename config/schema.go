@@ -65,10 +65,12 @@ type VAE struct {
 
 // EBM configures stage 2 (the energy network and its optimiser).
 type EBM struct {
-	Arch        string  `yaml:"arch"` // "mlp"
-	Hidden      int     `yaml:"hidden"`
-	Layers      int     `yaml:"layers"`
-	Activation  string  `yaml:"activation"`
+	Arch       string `yaml:"arch"` // "mlp"
+	Hidden     int    `yaml:"hidden"`
+	Layers     int    `yaml:"layers"`
+	Activation string `yaml:"activation"`
+	// InputScale multiplies x before the energy's first layer (default 1).
+	InputScale  float64 `yaml:"input_scale"`
 	Steps       int     `yaml:"steps"`
 	BatchSize   int     `yaml:"batch_size"`
 	LR          float64 `yaml:"lr"`
@@ -113,6 +115,11 @@ type Replay struct {
 	MaxProb float64 `yaml:"max_prob"`
 	// AnnealSteps is how many training steps the probability takes to rise from 0.
 	AnnealSteps int `yaml:"anneal_steps"`
+	// KeepEpsX also stores ε_x, so restarted chains resume where they were.
+	// App. E stores ε_z only and redraws ε_x, which is right when the
+	// decoder's σ_x is tiny (images) but undoes most of a chain's progress
+	// when σ_x is large, as for the toy VAE (σ_x ≈ 0.3 against modes 0.084 wide).
+	KeepEpsX bool `yaml:"keep_eps_x"`
 }
 
 // Eval sizes the evaluation.
@@ -136,7 +143,7 @@ func Defaults() Experiment {
 		Scale:  "quick",
 		VAE: VAE{Arch: "mlp", Activation: "swish", KLWarmupMin: 1e-4, MinLogStd: -7,
 			BatchSize: 256, LR: 1e-3},
-		EBM: EBM{Arch: "mlp", Activation: "swish", Beta1: 0.9, Beta2: 0.999, LogEvery: 10,
+		EBM: EBM{Arch: "mlp", Activation: "swish", InputScale: 1, Beta1: 0.9, Beta2: 0.999, LogEvery: 10,
 			BatchSize: 128, LR: 1e-4},
 		Langevin: Langevin{Target: "eq9", Init: "prior"},
 	}

@@ -14,21 +14,28 @@ import (
 	"github.com/vaebm/vaebm/tracker"
 )
 
+// smokeRun runs the toy at the smoke scale with extra overrides into a
+// temporary output folder whose DB is closed when the test ends.
+func smokeRun(t *testing.T, overrides ...string) (db *tracker.DB, out string, id int64, err error) {
+	t.Helper()
+	out = t.TempDir()
+	exp, err := config.Load("../experiments/toy-25gaussians.yaml", append([]string{"scale=smoke"}, overrides...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db, err = tracker.Open(filepath.Join(out, "vaebm.db")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	id, err = Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	return db, out, id, err
+}
+
 // The smoke scale runs every stage of the toy in about a second: the run
 // must finish, record its metrics and artifacts, and write the table, the
 // figures and samples that `vaebm sample` can reproduce from checkpoints.
 func TestToySmokeEndToEnd(t *testing.T) {
-	out := t.TempDir()
-	exp, err := config.Load("../experiments/toy-25gaussians.yaml", []string{"scale=smoke"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	id, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	db, out, id, err := smokeRun(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,17 +107,7 @@ func TestToySmokeEndToEnd(t *testing.T) {
 // A run that fails is recorded as failed with the reason, and what it
 // logged before failing is kept.
 func TestFailedRunIsRecorded(t *testing.T) {
-	out := t.TempDir()
-	exp, err := config.Load("../experiments/toy-25gaussians.yaml", []string{"scale=smoke", "ebm.lr=1e30", "vae.lr=1e30"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	id, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	db, _, id, err := smokeRun(t, "ebm.lr=1e30", "vae.lr=1e30")
 	if err == nil {
 		t.Fatal("a learning rate of 1e30 trained without error")
 	}

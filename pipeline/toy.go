@@ -37,13 +37,19 @@ func newToyModels(exp config.Experiment) toyModels {
 		data: data.Gaussians25{Grid: exp.Data.GridSize, Spacing: exp.Data.Spacing, Std: exp.Data.Std},
 		vae: vae.NewGaussianVAE(newRNG(exp.Seed, streamVAEInit), 2, exp.VAE.LatentDim,
 			exp.VAE.Hidden, exp.VAE.Layers, exp.VAE.Activation, exp.VAE.MinLogStd),
-		energy: energy.NewMLP(newRNG(exp.Seed, streamEBMInit), 2, exp.EBM.Hidden, exp.EBM.Layers, exp.EBM.Activation),
+		energy: energy.NewMLP(newRNG(exp.Seed, streamEBMInit), 2, exp.EBM.Hidden, exp.EBM.Layers, exp.EBM.Activation, exp.EBM.InputScale),
 	}
 }
 
-func (m toyModels) stage() train.EBMStage {
+// stage is stage 2 of VAEBM: chains over (ε_z, ε_x); the replay buffer
+// keeps ε_z, and ε_x too when the experiment asks.
+func (m toyModels) stage(exp config.Experiment) train.EBMStage {
+	persist := 1
+	if exp.Langevin.Replay.KeepEpsX {
+		persist = 2
+	}
 	return train.EBMStage{
-		Gen: m.vae, Energy: m.energy, Target: sampler.Target(""), Persist: 1,
+		Gen: m.vae, Energy: m.energy, Target: sampler.Target(exp.Langevin.Target), Persist: persist,
 		Init: sampler.Gaussian,
 	}
 }
@@ -76,8 +82,7 @@ func runToy(ctx context.Context, exp config.Experiment, opts Options, run *track
 	if err := saveCheckpoint(run, filepath.Join(dir, vaeCheckpoint), m.vae.Params()); err != nil {
 		return err
 	}
-	st := m.stage()
-	st.Target = sampler.Target(exp.Langevin.Target)
+	st := m.stage(exp)
 	err = timed("ebm", func() error {
 		return train.EBM(ctx, st, exp.EBM, exp.Langevin, trainSet, newRNG(exp.Seed, streamEBMTrain), run, bar.Update)
 	})

@@ -42,7 +42,7 @@ func TestLangevinFollowsPotentialGradient(t *testing.T) {
 		t.Run(string(target), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(21, 22))
 			v := vae.NewGaussianVAE(rng, 2, 3, 16, 3, "swish", -3)
-			en := energy.NewMLP(rng, 2, 16, 3, "swish")
+			en := energy.NewMLP(rng, 2, 16, 3, "swish", 1)
 			const batch = 2
 			s, err := sampler.NewLangevinEpsSpace(v, en, batch, target, 1e-3)
 			if err != nil {

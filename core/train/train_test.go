@@ -47,7 +47,7 @@ func TestEBMStageMovesModelTowardsData(t *testing.T) {
 		trainSet[i] = float32(m[0] + 0.5*rng.NormFloat64())
 		trainSet[i+1] = float32(m[1] + 0.5*rng.NormFloat64())
 	}
-	en := energy.NewMLP(rng, 2, 32, 3, "swish")
+	en := energy.NewMLP(rng, 2, 32, 3, "swish", 1)
 	st := EBMStage{Gen: sampler.Identity{Dim: 2}, Energy: en, Target: sampler.TargetEq9, Persist: 1, Init: sampler.Gaussian}
 	cfg := config.EBM{Steps: 150, BatchSize: 128, LR: 3e-3, Beta1: 0.9, Beta2: 0.999, EnergyReg: 0.01, LogEvery: 10}
 	lcfg := config.Langevin{Steps: 30, StepSize: 0.05, Replay: config.Replay{Size: 1000, MaxProb: 0.5, AnnealSteps: 50}}
