@@ -46,6 +46,12 @@ func (e *Experiment) Validate() error {
 			return bad(p.key, "must be > 0 (is %v)", p.v)
 		}
 	}
+	if e.VAE.Arch != "mlp" {
+		return bad("vae.arch", "is %q; this version has mlp", e.VAE.Arch)
+	}
+	if e.EBM.Arch != "mlp" {
+		return bad("ebm.arch", "is %q; this version has mlp", e.EBM.Arch)
+	}
 	if e.VAE.Layers < 2 || e.EBM.Layers < 2 {
 		return bad("vae.layers", "vae.layers and ebm.layers must be ≥ 2")
 	}

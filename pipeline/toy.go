@@ -271,7 +271,7 @@ func energies(en *energy.MLP, x []float32) ([]float64, error) {
 	return res, nil
 }
 
-// SampleVAEBM draws n samples from the VAEBM: chains start at ε ~ N(0, I)
+// sampleVAEBM draws n samples from the VAEBM: chains start at ε ~ N(0, I)
 // and run the test-time number of Langevin steps (App. E).
 func sampleVAEBM(ctx context.Context, exp config.Experiment, m toyModels, rng *rand.Rand, n int) ([]float32, error) {
 	batch := min(n, 1000)
