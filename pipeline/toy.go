@@ -205,14 +205,12 @@ func evaluateToy(ctx context.Context, exp config.Experiment, m toyModels, rng *r
 	out["vae_ll_k10"], _ = metrics.MeanSE(vaeTest10)
 	out["vae_grid_mass"] = math.Exp(grid.LogIntegral(vaeGrid))
 
-	enTest, err := energies(m.energy, test)
+	// One compiled energy program serves test and grid points alike.
+	enAll, err := energies(m.energy, all)
 	if err != nil {
 		return nil, err
 	}
-	enGrid, err := energies(m.energy, pts)
-	if err != nil {
-		return nil, err
-	}
+	enTest, enGrid := enAll[:n], enAll[n:]
 	unnorm := make([]float64, len(vaeGrid))
 	for i := range unnorm {
 		unnorm[i] = vaeGrid[i] - enGrid[i]

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -393,18 +392,4 @@ func (d *DB) LatestFinished(experiment string) (RunInfo, error) {
 		}
 	}
 	return RunInfo{}, fmt.Errorf("tracker: no finished run of %q in %s", experiment, d.path)
-}
-
-// FormatParams renders params as sorted key=value lines.
-func FormatParams(p map[string]string) string {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "  %s = %s\n", k, p[k])
-	}
-	return b.String()
 }

@@ -32,9 +32,6 @@ func NewAdam(ps []*Param, lr float64) *Adam {
 	return a
 }
 
-// Steps returns how many updates have been applied.
-func (a *Adam) Steps() int { return a.t }
-
 // Step applies one update given one gradient slice per parameter.
 func (a *Adam) Step(grads [][]float32) error {
 	if len(grads) != len(a.params) {
@@ -62,24 +59,5 @@ func (a *Adam) Step(grads [][]float32) error {
 			w[j] -= float32(a.LR * (mj / c1) / (math.Sqrt(vj/c2) + a.Eps))
 		}
 	}
-	return nil
-}
-
-// State returns the moment buffers and step count for checkpointing.
-func (a *Adam) State() (m, v [][]float32, t int) { return a.m, a.v, a.t }
-
-// SetState restores what State returned.
-func (a *Adam) SetState(m, v [][]float32, t int) error {
-	if len(m) != len(a.m) || len(v) != len(a.v) {
-		return fmt.Errorf("adam: state has %d/%d buffers, want %d", len(m), len(v), len(a.m))
-	}
-	for i := range m {
-		if len(m[i]) != len(a.m[i]) || len(v[i]) != len(a.v[i]) {
-			return fmt.Errorf("adam: state buffer %d has wrong size", i)
-		}
-		copy(a.m[i], m[i])
-		copy(a.v[i], v[i])
-	}
-	a.t = t
 	return nil
 }

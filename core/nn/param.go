@@ -42,7 +42,6 @@ func (p *Param) InitUniform(rng *rand.Rand, a float64) {
 type Builder struct {
 	G      *G.ExprGraph
 	nodes  map[*Param]*G.Node
-	order  []*Param
 	consts int
 }
 
@@ -58,7 +57,6 @@ func (b *Builder) Node(p *Param) *G.Node {
 	}
 	n := G.NewTensor(b.G, Dtype, p.T.Dims(), G.WithShape(p.T.Shape()...), G.WithValue(p.T), G.WithName(p.Name))
 	b.nodes[p] = n
-	b.order = append(b.order, p)
 	return n
 }
 
@@ -115,15 +113,6 @@ func (o *Output) Values() []float32 {
 
 // Scalar returns the first element of the last value read.
 func (o *Output) Scalar() float64 { return float64(o.Values()[0]) }
-
-// CountParams returns the number of scalars in ps.
-func CountParams(ps []*Param) int {
-	n := 0
-	for _, p := range ps {
-		n += p.T.Shape().TotalSize()
-	}
-	return n
-}
 
 // CheckFinite returns an error naming the first parameter holding NaN or Inf.
 func CheckFinite(ps []*Param) error {

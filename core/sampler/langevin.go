@@ -36,14 +36,13 @@ type LangevinEpsSpace struct {
 	epsBuf [][]float32
 	x, e   *nn.Output
 	dims   []int
-	batch  int
 	xdim   int
 }
 
 // NewLangevinEpsSpace compiles the potential's gradient for batches of `batch` chains.
 func NewLangevinEpsSpace(gen Generator, en Energy, batch int, target Target, stepSize float64) (*LangevinEpsSpace, error) {
 	b := nn.NewBuilder()
-	s := &LangevinEpsSpace{StepSize: stepSize, dims: gen.EpsDims(), batch: batch}
+	s := &LangevinEpsSpace{StepSize: stepSize, dims: gen.EpsDims()}
 	for i, d := range s.dims {
 		n, t := b.Input(fmt.Sprintf("eps%d", i), batch, d)
 		s.eps = append(s.eps, n)
@@ -85,9 +84,6 @@ func NewLangevinEpsSpace(gen Generator, en Energy, batch int, target Target, ste
 	}
 	return s, nil
 }
-
-// Batch returns the number of chains per run.
-func (s *LangevinEpsSpace) Batch() int { return s.batch }
 
 // XDim returns the size of one sample x.
 func (s *LangevinEpsSpace) XDim() int { return s.xdim }
