@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 )
 
 //go:embed migrations/*.sql
@@ -31,6 +31,9 @@ const (
 	Finished = "finished"
 	Failed   = "failed"
 	Killed   = "killed"
+	// Crashed is never stored: it is how a run still marked running shows
+	// once its process is gone (no heartbeat, or its pid is dead on this host).
+	Crashed = "crashed"
 )
 
 // DB is an open tracking database.
@@ -38,6 +41,10 @@ type DB struct {
 	db   *sql.DB
 	path string
 	now  func() time.Time
+	// HeartbeatEvery is how often a live run touches its row; a running
+	// run whose heartbeat is older than StaleAfter shows as crashed.
+	HeartbeatEvery, StaleAfter time.Duration
+	host                       string
 }
 
 // Open opens (creating if needed) the database at path and applies migrations.
@@ -45,7 +52,7 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("tracker: creating folder for %s: %w", path, err)
 	}
-	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate&_synchronous=NORMAL"
+	dsn := "file:" + path + "?_busy_timeout=10000&_foreign_keys=on&_txlock=immediate&_synchronous=NORMAL"
 	sdb, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: opening %s: %w", path, err)
@@ -53,12 +60,47 @@ func Open(path string) (*DB, error) {
 	// One connection per process: writes serialise here instead of
 	// contending for SQLite's lock.
 	sdb.SetMaxOpenConns(1)
-	d := &DB{db: sdb, path: path, now: time.Now}
+	if err := enableWAL(sdb); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("tracker: %s: %w", path, usable(err))
+	}
+	host, _ := os.Hostname()
+	d := &DB{db: sdb, path: path, now: time.Now, HeartbeatEvery: 10 * time.Second, StaleAfter: time.Minute, host: host}
 	if err := d.migrate(); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("tracker: %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// enableWAL switches the file to write-ahead logging. When several
+// processes create the same database at once, the switch can fail with
+// SQLITE_BUSY at once, without waiting out the busy timeout, so it retries.
+func enableWAL(sdb *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		var mode string
+		err := sdb.QueryRow("PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil || !busy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
+func busy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+// usable labels errors that mean the file is not a database we can use,
+// leaving others (busy, permissions) as SQLite words them.
+func usable(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB) {
+		return fmt.Errorf("not a usable SQLite database: %w", err)
+	}
+	return err
 }
 
 // Close closes the database.
@@ -75,12 +117,12 @@ func (d *DB) migrate() error {
 	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
 	tx, err := d.db.Begin() // immediate: only one process migrates at a time
 	if err != nil {
-		return fmt.Errorf("not a usable SQLite database: %w", err)
+		return usable(err)
 	}
 	defer tx.Rollback()
 	var version int
 	if err := tx.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("not a usable SQLite database: %w", err)
+		return usable(err)
 	}
 	for i, n := range names {
 		if i < version {
@@ -102,13 +144,17 @@ func (d *DB) migrate() error {
 
 func (d *DB) stamp() string { return d.now().UTC().Format(time.RFC3339Nano) }
 
-// RunSpec is what a new run records about itself.
+// RunSpec is what a new run records about itself: with the resolved
+// config, enough to repeat it. Host and pid are filled in by StartRun.
 type RunSpec struct {
 	Experiment string
 	Name       string
 	Config     string // the resolved YAML
 	Seed       uint64
 	GitCommit  string
+	GitDirty   bool
+	GoVersion  string
+	Modules    string // module path, version and sum per line
 	Command    string
 	Params     map[string]string
 }
@@ -120,6 +166,9 @@ type Run struct {
 	db  *DB
 	mu  sync.Mutex
 	buf []point
+
+	stopBeat chan struct{}
+	beatDone chan struct{}
 }
 
 type point struct {
@@ -140,9 +189,11 @@ func (d *DB) StartRun(ctx context.Context, s RunSpec) (*Run, error) {
 	if _, err := tx.Exec("INSERT OR IGNORE INTO experiments(name, created_at) VALUES (?, ?)", s.Experiment, now); err != nil {
 		return nil, fmt.Errorf("tracker: recording experiment: %w", err)
 	}
-	res, err := tx.Exec(`INSERT INTO runs(experiment_id, name, status, started_at, config, seed, git_commit, command)
-		VALUES ((SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, ?, ?)`,
-		s.Experiment, s.Name, Running, now, s.Config, int64(s.Seed), s.GitCommit, s.Command)
+	res, err := tx.Exec(`INSERT INTO runs(experiment_id, name, status, started_at, config, seed, git_commit, command,
+			git_dirty, go_version, modules, host, pid, heartbeat_at)
+		VALUES ((SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.Experiment, s.Name, Running, now, s.Config, int64(s.Seed), s.GitCommit, s.Command,
+		s.GitDirty, s.GoVersion, s.Modules, d.host, os.Getpid(), now)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: recording run: %w", err)
 	}
@@ -163,7 +214,9 @@ func (d *DB) StartRun(ctx context.Context, s RunSpec) (*Run, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
-	return &Run{ID: id, db: d}, nil
+	r := &Run{ID: id, db: d}
+	r.startHeartbeat()
+	return r, nil
 }
 
 // flushEvery is the number of buffered points that triggers a write.
@@ -236,130 +289,38 @@ func (r *Run) Artifact(path, kind string) error {
 }
 
 // Finish flushes and marks the run finished.
-func (r *Run) Finish() error { return r.end(Finished, "") }
+func (r *Run) Finish() error { return r.end(Finished, "", sql.NullInt64{}) }
+
+// StepError is an error that knows the training step it happened at.
+type StepError interface {
+	error
+	FailedStep() int
+}
 
 // Fail flushes and marks the run failed (or killed, for a cancelled
-// context) with the error that ended it.
+// context) with the error that ended it and, when the error knows it, the step.
 func (r *Run) Fail(cause error) error {
 	status := Failed
 	if errors.Is(cause, context.Canceled) {
 		status = Killed
 	}
-	return r.end(status, cause.Error())
+	var step sql.NullInt64
+	var se StepError
+	if errors.As(cause, &se) {
+		step = sql.NullInt64{Int64: int64(se.FailedStep()), Valid: true}
+	}
+	return r.end(status, cause.Error(), step)
 }
 
-func (r *Run) end(status, msg string) error {
+func (r *Run) end(status, msg string, step sql.NullInt64) error {
+	r.stopHeartbeat()
 	ferr := r.Flush()
-	_, err := r.db.db.Exec("UPDATE runs SET status = ?, ended_at = ?, error = NULLIF(?, '') WHERE id = ?",
-		status, r.db.stamp(), msg, r.ID)
+	_, err := r.db.db.Exec("UPDATE runs SET status = ?, ended_at = ?, error = NULLIF(?, ''), error_step = ? WHERE id = ?",
+		status, r.db.stamp(), msg, step, r.ID)
 	if err != nil {
 		return fmt.Errorf("tracker: ending run %d: %w", r.ID, err)
 	}
 	return ferr
-}
-
-// RunInfo is a run as stored.
-type RunInfo struct {
-	ID               int64
-	Experiment, Name string
-	Status           string
-	Started, Ended   string
-	Config, Command  string
-	Seed             uint64
-	GitCommit, Error string
-	Params           map[string]string
-	Metrics          map[string]float64 // last value of each key
-	Artifacts        []Artifact
-}
-
-// Artifact is a stored artifact row.
-type Artifact struct{ Path, Kind, SHA256 string }
-
-// Runs lists runs, newest first, optionally of one experiment.
-func (d *DB) Runs(experiment string) ([]RunInfo, error) {
-	q := `SELECT r.id, e.name, r.name, r.status, r.started_at, COALESCE(r.ended_at, ''), r.seed, r.git_commit, COALESCE(r.error, '')
-		FROM runs r JOIN experiments e ON e.id = r.experiment_id`
-	var args []any
-	if experiment != "" {
-		q += " WHERE e.name = ?"
-		args = append(args, experiment)
-	}
-	rows, err := d.db.Query(q+" ORDER BY r.id DESC", args...)
-	if err != nil {
-		return nil, fmt.Errorf("tracker: listing runs in %s: %w", d.path, err)
-	}
-	defer rows.Close()
-	var out []RunInfo
-	for rows.Next() {
-		var ri RunInfo
-		var seed int64
-		if err := rows.Scan(&ri.ID, &ri.Experiment, &ri.Name, &ri.Status, &ri.Started, &ri.Ended, &seed, &ri.GitCommit, &ri.Error); err != nil {
-			return nil, err
-		}
-		ri.Seed = uint64(seed)
-		out = append(out, ri)
-	}
-	return out, rows.Err()
-}
-
-// Get returns one run with its config, params, last metric values and artifacts.
-func (d *DB) Get(id int64) (RunInfo, error) {
-	var ri RunInfo
-	var seed int64
-	err := d.db.QueryRow(`SELECT r.id, e.name, r.name, r.status, r.started_at, COALESCE(r.ended_at, ''), r.config, r.command, r.seed, r.git_commit, COALESCE(r.error, '')
-		FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`, id).
-		Scan(&ri.ID, &ri.Experiment, &ri.Name, &ri.Status, &ri.Started, &ri.Ended, &ri.Config, &ri.Command, &seed, &ri.GitCommit, &ri.Error)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ri, fmt.Errorf("tracker: no run %d in %s (see `vaebm runs`)", id, d.path)
-	}
-	if err != nil {
-		return ri, fmt.Errorf("tracker: reading run %d: %w", id, err)
-	}
-	ri.Seed = uint64(seed)
-	ri.Params = map[string]string{}
-	rows, err := d.db.Query("SELECT key, value FROM params WHERE run_id = ?", id)
-	if err != nil {
-		return ri, err
-	}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
-			return ri, err
-		}
-		ri.Params[k] = v
-	}
-	rows.Close()
-	ri.Metrics = map[string]float64{}
-	rows, err = d.db.Query(`SELECT m.key, m.value FROM metrics m
-		JOIN (SELECT key, MAX(step) AS s FROM metrics WHERE run_id = ? GROUP BY key) last
-		ON m.key = last.key AND m.step = last.s WHERE m.run_id = ?`, id, id)
-	if err != nil {
-		return ri, err
-	}
-	for rows.Next() {
-		var k string
-		var v float64
-		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
-			return ri, err
-		}
-		ri.Metrics[k] = v
-	}
-	rows.Close()
-	rows, err = d.db.Query("SELECT path, kind, sha256 FROM artifacts WHERE run_id = ? ORDER BY path", id)
-	if err != nil {
-		return ri, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a Artifact
-		if err := rows.Scan(&a.Path, &a.Kind, &a.SHA256); err != nil {
-			return ri, err
-		}
-		ri.Artifacts = append(ri.Artifacts, a)
-	}
-	return ri, rows.Err()
 }
 
 // Series returns every point of one metric of a run, in step order.
@@ -373,23 +334,12 @@ func (d *DB) Series(id int64, key string) (steps []int, values []float64, err er
 		var s int
 		var v float64
 		if err := rows.Scan(&s, &v); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("tracker: reading %s of run %d in %s: %w", key, id, d.path, err)
 		}
 		steps, values = append(steps, s), append(values, v)
 	}
-	return steps, values, rows.Err()
-}
-
-// LatestFinished returns the newest finished run of an experiment.
-func (d *DB) LatestFinished(experiment string) (RunInfo, error) {
-	runs, err := d.Runs(experiment)
-	if err != nil {
-		return RunInfo{}, err
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("tracker: reading %s of run %d in %s: %w", key, id, d.path, err)
 	}
-	for _, r := range runs {
-		if r.Status == Finished {
-			return d.Get(r.ID)
-		}
-	}
-	return RunInfo{}, fmt.Errorf("tracker: no finished run of %q in %s", experiment, d.path)
+	return steps, values, nil
 }

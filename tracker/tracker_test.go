@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -55,13 +56,13 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := RunInfo{ID: r.ID, Experiment: "toy", Name: "toy-seed3", Status: Finished, Config: "seed: 3\n",
-		Command: "vaebm run x.yaml", Seed: 3, GitCommit: "abc",
+		Command: "vaebm run x.yaml", Seed: 3, GitCommit: "abc", Host: db.host, PID: os.Getpid(),
 		Params: map[string]string{"ebm.lr": "0.0001"}, Metrics: map[string]float64{"loss": 1000},
 		Artifacts: []Artifact{{Path: art, Kind: "table",
 			SHA256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}}}
 	if diff := cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool {
 		n := p.Last().String()
-		return n == ".Started" || n == ".Ended"
+		return n == ".Started" || n == ".Ended" || n == ".Heartbeat"
 	}, cmp.Ignore())); diff != "" {
 		t.Fatalf("run mismatch (-want +got):\n%s", diff)
 	}
