@@ -298,6 +298,33 @@ func overrideNode(o string) (*yaml.Node, error) {
 	return root, nil
 }
 
+// Parse decodes a resolved experiment as Marshal wrote it (the config
+// stored with a run), strictly, and validates it; where names its origin.
+func Parse(src []byte, where string) (Experiment, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return Experiment{}, &Error{File: where, Msg: err.Error()}
+	}
+	if len(doc.Content) == 0 {
+		return Experiment{}, &Error{File: where, Msg: "empty config"}
+	}
+	if err := check(doc.Content[0], reflect.TypeOf(Experiment{}), "", where); err != nil {
+		return Experiment{}, err
+	}
+	e := Defaults()
+	if err := doc.Content[0].Decode(&e); err != nil {
+		return Experiment{}, &Error{File: where, Msg: err.Error()}
+	}
+	if err := e.Validate(); err != nil {
+		var ce *Error
+		if errors.As(err, &ce) && ce.File == "" {
+			ce.File = where
+		}
+		return Experiment{}, err
+	}
+	return e, nil
+}
+
 // Marshal renders the resolved experiment as YAML, as stored with each run.
 func Marshal(e Experiment) ([]byte, error) { return yaml.Marshal(e) }
 

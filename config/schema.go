@@ -11,6 +11,9 @@ type Experiment struct {
 	Method string `yaml:"method"`
 	// Seed seeds every random stream of the run.
 	Seed uint64 `yaml:"seed"`
+	// Seeds, when set, runs the experiment once per seed (each a run with
+	// Seed set and Seeds empty); tables then show mean ± std over seeds.
+	Seeds []uint64 `yaml:"seeds,omitempty"`
 	// Scale selects a profile from the file's "scales:" section, whose entries
 	// override keys in the same shape as this struct; default "quick".
 	Scale string `yaml:"scale"`
@@ -61,6 +64,9 @@ type VAE struct {
 	KLWarmupMin   float64 `yaml:"kl_warmup_min"`
 	// MinLogStd floors the decoder's log standard deviation.
 	MinLogStd float64 `yaml:"min_log_std"`
+	// CheckpointEvery is how often (in steps) the full training state is
+	// saved so that `vaebm run --resume` can continue a crashed run; 0 never.
+	CheckpointEvery int `yaml:"checkpoint_every"`
 }
 
 // EBM configures stage 2 (the energy network and its optimiser).
@@ -89,6 +95,8 @@ type EBM struct {
 	DecoderLR float64 `yaml:"decoder_lr"`
 	// LogEvery is how often (in steps) training metrics are recorded.
 	LogEvery int `yaml:"log_every"`
+	// CheckpointEvery is how often (in steps) the full training state is saved; 0 never.
+	CheckpointEvery int `yaml:"checkpoint_every"`
 }
 
 // Langevin configures the sampler of Eq. 9.
@@ -142,9 +150,9 @@ func Defaults() Experiment {
 		Method: "vaebm",
 		Scale:  "quick",
 		VAE: VAE{Arch: "mlp", Activation: "swish", KLWarmupMin: 1e-4, MinLogStd: -7,
-			BatchSize: 256, LR: 1e-3},
+			BatchSize: 256, LR: 1e-3, CheckpointEvery: 500},
 		EBM: EBM{Arch: "mlp", Activation: "swish", InputScale: 1, Beta1: 0.9, Beta2: 0.999, LogEvery: 10,
-			BatchSize: 128, LR: 1e-4},
+			BatchSize: 128, LR: 1e-4, CheckpointEvery: 100},
 		Langevin: Langevin{Target: "eq9", Init: "prior"},
 	}
 }

@@ -64,6 +64,16 @@ func (e *Experiment) Validate() error {
 	if e.Langevin.Target != "eq9" && e.Langevin.Target != "xz_log_density" {
 		return bad("langevin.target", "is %q, want eq9 or xz_log_density", e.Langevin.Target)
 	}
+	if e.VAE.CheckpointEvery < 0 || e.EBM.CheckpointEvery < 0 {
+		return bad("checkpoint_every", "vae.checkpoint_every and ebm.checkpoint_every must be ≥ 0")
+	}
+	seen := map[uint64]bool{}
+	for _, s := range e.Seeds {
+		if seen[s] {
+			return bad("seeds", "lists seed %d twice", s)
+		}
+		seen[s] = true
+	}
 	if r := e.Langevin.Replay; r.Size < 0 || r.MaxProb < 0 || r.MaxProb > 1 || r.AnnealSteps < 0 {
 		return bad("langevin.replay", "needs size ≥ 0, 0 ≤ max_prob ≤ 1, anneal_steps ≥ 0")
 	}

@@ -61,3 +61,37 @@ func (a *Adam) Step(grads [][]float32) error {
 	}
 	return nil
 }
+
+// AdamState is what a resumed run needs of an optimiser: its moments and step count.
+type AdamState struct {
+	M, V [][]float32
+	T    int
+}
+
+// State returns a copy of the optimiser's moments and step count.
+func (a *Adam) State() AdamState {
+	s := AdamState{T: a.t}
+	for i := range a.m {
+		s.M = append(s.M, append([]float32(nil), a.m[i]...))
+		s.V = append(s.V, append([]float32(nil), a.v[i]...))
+	}
+	return s
+}
+
+// SetState restores moments saved by State, checking they fit the parameters.
+func (a *Adam) SetState(s AdamState) error {
+	if len(s.M) != len(a.m) || len(s.V) != len(a.v) {
+		return fmt.Errorf("adam state holds %d moments, the optimiser has %d parameters", len(s.M), len(a.m))
+	}
+	for i := range a.m {
+		if len(s.M[i]) != len(a.m[i]) || len(s.V[i]) != len(a.v[i]) {
+			return fmt.Errorf("adam state of %s has %d elements, want %d", a.params[i].Name, len(s.M[i]), len(a.m[i]))
+		}
+	}
+	for i := range a.m {
+		copy(a.m[i], s.M[i])
+		copy(a.v[i], s.V[i])
+	}
+	a.t = s.T
+	return nil
+}

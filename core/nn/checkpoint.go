@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"math"
@@ -127,6 +128,43 @@ func LoadParams(path string, ps []*Param) error {
 			}
 			data[i] = math.Float32frombits(bits)
 		}
+	}
+	return nil
+}
+
+// stateMagic starts every training-state file.
+const stateMagic = "VAEBMSTATE1"
+
+// SaveState writes v, gob-encoded, to path the way SaveParams writes
+// parameters: atomically and with a SHA-256 trailer. Trainers use it for
+// everything a resumed run needs (step, optimiser moments, RNG, buffers).
+func SaveState(path string, v any) error {
+	var b bytes.Buffer
+	b.WriteString(stateMagic)
+	if err := gob.NewEncoder(&b).Encode(v); err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	sum := sha256.Sum256(b.Bytes())
+	b.Write(sum[:])
+	return writeAtomic(path, b.Bytes())
+}
+
+// LoadState reads a file written by SaveState into v, which must be a
+// pointer to the same type; content errors wrap ErrCorruptCheckpoint.
+func LoadState(path string, v any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("loading training state: %w", err)
+	}
+	if len(raw) < len(stateMagic)+sha256.Size || string(raw[:len(stateMagic)]) != stateMagic {
+		return fmt.Errorf("loading training state %s: %w: not a VAEBM state file (bad header)", path, ErrCorruptCheckpoint)
+	}
+	body, sum := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return fmt.Errorf("loading training state %s: %w: checksum mismatch (truncated or modified file)", path, ErrCorruptCheckpoint)
+	}
+	if err := gob.NewDecoder(bytes.NewReader(body[len(stateMagic):])).Decode(v); err != nil {
+		return fmt.Errorf("loading training state %s: %w: %v", path, ErrCorruptCheckpoint, err)
 	}
 	return nil
 }

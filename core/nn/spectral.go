@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -96,4 +97,27 @@ func normalize(x []float64) float64 {
 		x[i] /= n
 	}
 	return n
+}
+
+// State returns the power-iteration vectors u (v is recomputed from u each step).
+func (s *SpectralRegularizer) State() [][]float64 {
+	out := make([][]float64, len(s.u))
+	for i, u := range s.u {
+		out[i] = append([]float64(nil), u...)
+	}
+	return out
+}
+
+// SetState restores vectors saved by State.
+func (s *SpectralRegularizer) SetState(us [][]float64) error {
+	if len(us) != len(s.u) {
+		return fmt.Errorf("spectral state holds %d vectors, want %d", len(us), len(s.u))
+	}
+	for i := range us {
+		if len(us[i]) != len(s.u[i]) {
+			return fmt.Errorf("spectral state vector %d has %d elements, want %d", i, len(us[i]), len(s.u[i]))
+		}
+		copy(s.u[i], us[i])
+	}
+	return nil
 }

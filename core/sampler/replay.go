@@ -1,6 +1,9 @@
 package sampler
 
-import "math/rand/v2"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // ReplayBuffer keeps the final states of past chains so that new chains can
 // start from them (persistent sampling, App. E). It stores only the groups
@@ -75,4 +78,32 @@ func AnnealedProb(step, annealSteps int, max float64) float64 {
 		return max
 	}
 	return max * float64(step) / float64(annealSteps)
+}
+
+// ReplayState is a buffer's contents, saved with a resumable run.
+type ReplayState struct {
+	Rows [][][]float32
+	Next int
+}
+
+// State returns the buffer's contents (shared, not copied: save it before the next Push).
+func (r *ReplayBuffer) State() ReplayState { return ReplayState{Rows: r.rows, Next: r.next} }
+
+// SetState restores contents saved by State, checking group sizes.
+func (r *ReplayBuffer) SetState(s ReplayState) error {
+	if len(s.Rows) > r.cap || s.Next < 0 || (s.Next > 0 && s.Next >= r.cap) {
+		return fmt.Errorf("replay state holds %d samples (next %d), the buffer holds %d", len(s.Rows), s.Next, r.cap)
+	}
+	for _, row := range s.Rows {
+		if len(row) != len(r.dims) {
+			return fmt.Errorf("replay state has %d groups per sample, want %d", len(row), len(r.dims))
+		}
+		for g, d := range r.dims {
+			if len(row[g]) != d {
+				return fmt.Errorf("replay state group %d has %d values, want %d", g, len(row[g]), d)
+			}
+		}
+	}
+	r.rows, r.next = s.Rows, s.Next
+	return nil
 }

@@ -38,3 +38,6 @@ func minibatch(rng *rand.Rand, src, dst []float32, dim int) {
 		copy(dst[i*dim:(i+1)*dim], src[r*dim:(r+1)*dim])
 	}
 }
+
+// FailedStep makes the step available to the tracker, which stores it with the failed run.
+func (e *NonFiniteError) FailedStep() int { return e.Step }

@@ -27,7 +27,7 @@ type EBMStage struct {
 // EBM runs stage 2: for each step, draw negatives by Langevin dynamics on
 // Eq. 9, then take an Adam step on the Eq. 7 loss
 // mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²).
-func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin, trainSet []float32, rng *rand.Rand, log Logger, progress Progress) error {
+func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
 	lang, err := sampler.NewLangevinEpsSpace(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg.StepSize)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	opt.Beta1, opt.Beta2, opt.WeightDecay, opt.ClipStd = cfg.Beta1, cfg.Beta2, cfg.WeightDecay, cfg.ClipStd
 	var spec *nn.SpectralRegularizer
 	if cfg.SpectralReg > 0 {
-		spec = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng)
+		spec = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng.Rand)
 	}
 
 	dims := lang.EpsDims()
@@ -71,24 +71,43 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	}
 	posBuf, negBuf := posT.Data().([]float32), negT.Data().([]float32)
 	var sumLoss, sumPos, sumNeg, sumSpec float64
-	for step := 1; step <= cfg.Steps; step++ {
+	first := 1
+	saved, err := ck.load(params, opt, rng)
+	if err != nil {
+		return fmt.Errorf("ebm: %w", err)
+	}
+	if saved != nil {
+		first = saved.Step + 1
+		if len(saved.Sums) == 4 {
+			sumLoss, sumPos, sumNeg, sumSpec = saved.Sums[0], saved.Sums[1], saved.Sums[2], saved.Sums[3]
+		}
+		if err := buf.SetState(sampler.ReplayState{Rows: saved.Replay, Next: saved.Next}); err != nil {
+			return fmt.Errorf("ebm: training state %s: %w: %v", ck.Path, nn.ErrCorruptCheckpoint, err)
+		}
+		if spec != nil {
+			if err := spec.SetState(saved.Spectral); err != nil {
+				return fmt.Errorf("ebm: training state %s: %w: %v", ck.Path, nn.ErrCorruptCheckpoint, err)
+			}
+		}
+	}
+	for step := first; step <= cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		p := sampler.AnnealedProb(step, lcfg.Replay.AnnealSteps, lcfg.Replay.MaxProb)
-		buf.Init(rng, eps[:st.Persist], p, st.Init)
+		buf.Init(rng.Rand, eps[:st.Persist], p, st.Init)
 		for g := st.Persist; g < len(dims); g++ {
 			for i := 0; i < cfg.BatchSize; i++ {
-				st.Init(rng, g, eps[g][i*dims[g]:(i+1)*dims[g]])
+				st.Init(rng.Rand, g, eps[g][i*dims[g]:(i+1)*dims[g]])
 			}
 		}
-		xNeg, _, err := lang.Run(ctx, rng, eps, lcfg.Steps, nil)
+		xNeg, _, err := lang.Run(ctx, rng.Rand, eps, lcfg.Steps, nil)
 		if err != nil {
 			return fmt.Errorf("ebm step %d: %w", step, err)
 		}
 		buf.Push(eps[:st.Persist])
 		copy(negBuf, xNeg)
-		minibatch(rng, trainSet, posBuf, xdim)
+		minibatch(rng.Rand, trainSet, posBuf, xdim)
 		if err := prog.Run(); err != nil {
 			return fmt.Errorf("ebm step %d: %w", step, err)
 		}
@@ -122,6 +141,16 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 				progress("ebm", step, cfg.Steps, fmt.Sprintf("E+ %.3f E- %.3f", sumPos/n, sumNeg/n))
 			}
 			sumLoss, sumPos, sumNeg, sumSpec = 0, 0, 0, 0
+		}
+		if ck.due(step, cfg.Steps) {
+			rs := buf.State()
+			state := &stageState{Step: step, Sums: []float64{sumLoss, sumPos, sumNeg, sumSpec}, Replay: rs.Rows, Next: rs.Next}
+			if spec != nil {
+				state.Spectral = spec.State()
+			}
+			if err := ck.save(state, params, opt, rng); err != nil {
+				return fmt.Errorf("ebm step %d: %w", step, err)
+			}
 		}
 	}
 	if err := nn.CheckFinite(params); err != nil {

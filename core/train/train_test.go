@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/vaebm/vaebm/config"
@@ -18,13 +17,13 @@ type memLog map[string][]float64
 func (m memLog) Log(k string, _ int, v float64) { m[k] = append(m[k], v) }
 
 func TestVAEStageLowersNegativeELBO(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := NewRNG(1, 2)
 	g := data.Gaussians25{Grid: 2, Spacing: 2, Std: 0.3}
-	trainSet := g.Sample(rng, 4000)
-	v := vae.NewGaussianVAE(rng, 2, 4, 32, 3, "swish", -4)
+	trainSet := g.Sample(rng.Rand, 4000)
+	v := vae.NewGaussianVAE(rng.Rand, 2, 4, 32, 3, "swish", -4)
 	log := memLog{}
 	cfg := config.VAE{Steps: 2000, BatchSize: 64, LR: 2e-3, KLWarmupSteps: 100, KLWarmupMin: 0.1}
-	if err := VAE(context.Background(), v, cfg, trainSet, rng, log, nil); err != nil {
+	if err := VAE(context.Background(), v, cfg, trainSet, rng, nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
 	l := log["vae/neg_elbo"]
@@ -40,19 +39,19 @@ func TestVAEStageLowersNegativeELBO(t *testing.T) {
 // learn to move the model towards data centred at m: after training, chains
 // from N(0, I) end near m, and positive energies sit below negative ones.
 func TestEBMStageMovesModelTowardsData(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
+	rng := NewRNG(3, 4)
 	m := [2]float64{1.5, -1}
 	trainSet := make([]float32, 2*4000)
 	for i := 0; i < len(trainSet); i += 2 {
 		trainSet[i] = float32(m[0] + 0.5*rng.NormFloat64())
 		trainSet[i+1] = float32(m[1] + 0.5*rng.NormFloat64())
 	}
-	en := energy.NewMLP(rng, 2, 32, 3, "swish", 1)
+	en := energy.NewMLP(rng.Rand, 2, 32, 3, "swish", 1)
 	st := EBMStage{Gen: sampler.Identity{Dim: 2}, Energy: en, Target: sampler.TargetEq9, Persist: 1, Init: sampler.Gaussian}
 	cfg := config.EBM{Steps: 150, BatchSize: 128, LR: 3e-3, Beta1: 0.9, Beta2: 0.999, EnergyReg: 0.01, LogEvery: 10}
 	lcfg := config.Langevin{Steps: 30, StepSize: 0.05, Replay: config.Replay{Size: 1000, MaxProb: 0.5, AnnealSteps: 50}}
 	log := memLog{}
-	if err := EBM(context.Background(), st, cfg, lcfg, trainSet, rng, log, nil); err != nil {
+	if err := EBM(context.Background(), st, cfg, lcfg, trainSet, rng, nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
 	s, err := sampler.NewLangevinEpsSpace(st.Gen, en, 1000, sampler.TargetEq9, lcfg.StepSize)
@@ -60,8 +59,8 @@ func TestEBMStageMovesModelTowardsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	eps := [][]float32{make([]float32, 2000)}
-	sampler.Gaussian(rng, 0, eps[0])
-	x, _, err := s.Run(context.Background(), rng, eps, 200, nil)
+	sampler.Gaussian(rng.Rand, 0, eps[0])
+	x, _, err := s.Run(context.Background(), rng.Rand, eps, 200, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

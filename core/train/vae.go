@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
 
@@ -13,7 +12,7 @@ import (
 )
 
 // VAE runs stage 1: Adam on the negative ELBO with a linear KL warm-up.
-func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []float32, rng *rand.Rand, log Logger, progress Progress) error {
+func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
 	b := nn.NewBuilder()
 	elbo, err := v.BuildELBO(b, cfg.BatchSize)
 	if err != nil {
@@ -29,7 +28,18 @@ func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []flo
 	x, noise := elbo.X, elbo.Noise
 	const logEvery = 25
 	var sumLoss, sumRecon, sumKL float64
-	for step := 1; step <= cfg.Steps; step++ {
+	first := 1
+	saved, err := ck.load(params, opt, rng)
+	if err != nil {
+		return fmt.Errorf("vae: %w", err)
+	}
+	if saved != nil {
+		first = saved.Step + 1
+		if len(saved.Sums) == 3 {
+			sumLoss, sumRecon, sumKL = saved.Sums[0], saved.Sums[1], saved.Sums[2]
+		}
+	}
+	for step := first; step <= cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -40,7 +50,7 @@ func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []flo
 		if err := G.Let(elbo.Beta, float32(beta)); err != nil {
 			return err
 		}
-		minibatch(rng, trainSet, x, v.XDim)
+		minibatch(rng.Rand, trainSet, x, v.XDim)
 		for i := range noise {
 			noise[i] = float32(rng.NormFloat64())
 		}
@@ -72,6 +82,12 @@ func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []flo
 				progress("vae", step, cfg.Steps, fmt.Sprintf("-elbo %.3f", (sumRecon+sumKL)/n))
 			}
 			sumLoss, sumRecon, sumKL = 0, 0, 0
+		}
+		if ck.due(step, cfg.Steps) {
+			st := &stageState{Step: step, Sums: []float64{sumLoss, sumRecon, sumKL}}
+			if err := ck.save(st, params, opt, rng); err != nil {
+				return fmt.Errorf("vae step %d: %w", step, err)
+			}
 		}
 	}
 	return nn.CheckFinite(params)
