@@ -1,10 +1,13 @@
 // Package ablations declares which runs make which paper table: each cell
-// names the experiment whose newest finished run supplies it, the metric
-// key (and its standard-error key) in the tracker, and the paper's value.
+// names the experiment whose runs supply it, the metric key (and its
+// standard-error key) in the tracker, the paper's value and how close ours
+// must come. A cell is the newest finished run's value, or, when that
+// configuration was run with several seeds, the mean ± std over seeds.
 package ablations
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/vaebm/vaebm/results"
@@ -17,6 +20,7 @@ type CellSpec struct {
 	Metric     string // tracker metric key
 	SEMetric   string // its standard error, "" if exact
 	Paper      float64
+	Target     results.Target
 }
 
 // RowSpec is one model's line.
@@ -40,9 +44,12 @@ var Tables = map[string]TableSpec{
 		Title:   "25-Gaussians test log-likelihood (Sec. 5.4)",
 		Metrics: []results.Metric{{Key: "test_ll_nats", Label: "Test LL (nats)", Digits: 2}},
 		Rows: []RowSpec{
-			{"True", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/true_ll", "eval/true_ll_se", -1.10}}},
-			{"VAE", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/vae_ll", "eval/vae_ll_se", -2.97}}},
-			{"VAEBM", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/vaebm_ll", "eval/vaebm_ll_se", -1.50}}},
+			// Targets from the issue: the true value within ±0.02 (it checks σ);
+			// VAEBM at most 0.15 below the paper. Our VAE has no target beyond
+			// not being clearly worse than the paper's.
+			{"True", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/true_ll", "eval/true_ll_se", -1.10, results.Target{Tol: 0.02}}}},
+			{"VAE", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/vae_ll", "eval/vae_ll_se", -2.97, results.Target{Tol: 0.3, Better: 1}}}},
+			{"VAEBM", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/vaebm_ll", "eval/vaebm_ll_se", -1.50, results.Target{Tol: 0.15, Better: 1}}}},
 		},
 		Notes: []string{"Ours: mean over test points ± standard error of the mean. True: exact mixture density. " +
 			"VAE: IWAE bound. VAEBM: IWAE log p(x) − E(x) − log Z, log Z by numerical integration on a grid."},
@@ -59,38 +66,38 @@ func Names() []string {
 	return out
 }
 
-// Build fills a table from the newest finished run of each experiment it uses.
+// Build fills a table from the recorded runs of each experiment it uses.
 func Build(db *tracker.DB, name string) (results.Table, error) {
 	spec, ok := Tables[name]
 	if !ok {
 		return results.Table{}, fmt.Errorf("no table %q (have %v)", name, Names())
 	}
-	runs := map[string]tracker.RunInfo{}
+	runs := map[string][]tracker.RunInfo{}
 	t := results.Table{Name: spec.Name, Title: spec.Title, Metrics: spec.Metrics, Notes: spec.Notes}
 	var used []int64
 	for _, rs := range spec.Rows {
-		row := results.Row{Model: rs.Model, Ours: map[string]results.Cell{}, Paper: map[string]results.Cell{}}
+		row := results.Row{Model: rs.Model, Ours: map[string]results.Cell{}, Paper: map[string]results.Cell{}, Targets: map[string]results.Target{}}
 		for _, m := range spec.Metrics {
 			cs, ok := rs.Cells[m.Key]
 			if !ok {
 				continue
 			}
 			row.Paper[m.Key] = results.Value(cs.Paper)
-			run, seen := runs[cs.Experiment]
+			row.Targets[m.Key] = cs.Target
+			group, seen := runs[cs.Experiment]
 			if !seen {
 				var err error
-				if run, err = db.LatestFinished(cs.Experiment); err != nil {
-					run = tracker.RunInfo{} // the cell stays empty
-				} else {
-					used = append(used, run.ID)
+				if group, err = seedGroup(db, cs.Experiment); err != nil {
+					return t, err
 				}
-				runs[cs.Experiment] = run
+				for _, r := range group {
+					used = append(used, r.ID)
+				}
+				runs[cs.Experiment] = group
 			}
-			v, ok := run.Metrics[cs.Metric]
-			if !ok {
-				continue
+			if c, ok := cell(group, cs); ok {
+				row.Ours[m.Key] = c
 			}
-			row.Ours[m.Key] = results.Estimate(v, run.Metrics[cs.SEMetric])
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -98,4 +105,47 @@ func Build(db *tracker.DB, name string) (results.Table, error) {
 		t.Notes = append(t.Notes, fmt.Sprintf("Runs used: %v (see `vaebm runs show ID`).", used))
 	}
 	return t, nil
+}
+
+// seedGroup returns the newest finished run of an experiment together with
+// the newest finished run of each other seed whose config is otherwise the
+// same, or nothing when no run has finished.
+func seedGroup(db *tracker.DB, experiment string) ([]tracker.RunInfo, error) {
+	newest, err := db.LatestFinished(experiment)
+	if err != nil {
+		return nil, nil // the cells stay empty
+	}
+	same := map[string]string{}
+	for k, v := range newest.Params {
+		if k != "seed" {
+			same[k] = v
+		}
+	}
+	return db.LatestFinishedPerSeed(experiment, same)
+}
+
+// cell is one run's value ± its standard error, or the mean ± std over seeds.
+func cell(group []tracker.RunInfo, cs CellSpec) (results.Cell, bool) {
+	var vals []float64
+	var se float64
+	for _, r := range group {
+		if v, ok := r.Metrics[cs.Metric]; ok {
+			vals = append(vals, v)
+			se = r.Metrics[cs.SEMetric]
+		}
+	}
+	switch len(vals) {
+	case 0:
+		return results.Cell{}, false
+	case 1:
+		return results.Estimate(vals[0], se), true
+	}
+	var mean, ss float64
+	for _, v := range vals {
+		mean += v / float64(len(vals))
+	}
+	for _, v := range vals {
+		ss += (v - mean) * (v - mean)
+	}
+	return results.Cell{Value: mean, Std: math.Sqrt(ss / float64(len(vals)-1)), N: len(vals), OK: true}, true
 }

@@ -26,13 +26,106 @@ type Cell struct {
 	Value float64
 	SE    float64 // 0 when exact or unknown
 	OK    bool    // false renders as "–"
+	// N > 1 marks a mean over N seeds, with Std their standard deviation.
+	N   int
+	Std float64
+}
+
+// Target says how close to the paper's value a cell must come.
+type Target struct {
+	Tol float64
+	// Better is +1 when higher is better (only a shortfall beyond Tol
+	// misses), −1 when lower is better, 0 when both directions count.
+	Better int
+}
+
+// Within reports whether ours meets the target relative to paper.
+func (tg Target) Within(ours, paper float64) bool {
+	d := ours - paper
+	tol := tg.Tol + 1e-9*math.Max(1, math.Abs(paper)) // a tolerance written in decimals is met exactly at its edge
+	switch {
+	case tg.Better > 0:
+		return d >= -tol
+	case tg.Better < 0:
+		return d <= tol
+	}
+	return math.Abs(d) <= tol
 }
 
 // Row is one model's line.
 type Row struct {
-	Model string
-	Ours  map[string]Cell
-	Paper map[string]Cell
+	Model   string
+	Ours    map[string]Cell
+	Paper   map[string]Cell
+	Targets map[string]Target // cells without one are not checked
+}
+
+// Verdict is the outcome of checking one cell against its target.
+type Verdict string
+
+// Verdicts.
+const (
+	Met      Verdict = "ok"
+	Missed   Verdict = "miss"
+	Missing  Verdict = "missing" // no run has produced the number
+	NoTarget Verdict = "-"
+)
+
+// Check is one cell's comparison with the paper.
+type Check struct {
+	Model, Metric string
+	Ours, Paper   Cell
+	Delta         float64
+	Target        Target
+	Verdict       Verdict
+}
+
+// Checks compares every cell with the paper's value and its target.
+func (t Table) Checks() []Check {
+	var out []Check
+	for _, r := range t.Rows {
+		for _, m := range t.Metrics {
+			c := t.check(r, m)
+			if c.Paper.OK || c.Ours.OK {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func (t Table) check(r Row, m Metric) Check {
+	c := Check{Model: r.Model, Metric: m.Key, Ours: r.Ours[m.Key], Paper: r.Paper[m.Key]}
+	tg, has := r.Targets[m.Key]
+	c.Target = tg
+	switch {
+	case !has || !c.Paper.OK:
+		c.Verdict = NoTarget
+	case !c.Ours.OK:
+		c.Verdict = Missing
+	case tg.Within(c.Ours.Value, c.Paper.Value):
+		c.Verdict = Met
+	default:
+		c.Verdict = Missed
+	}
+	if c.Ours.OK && c.Paper.OK {
+		c.Delta = c.Ours.Value - c.Paper.Value
+	}
+	return c
+}
+
+// Describe says what the target asks, e.g. "≥ paper − 0.15".
+func (c Check) Describe() string {
+	if c.Verdict == NoTarget {
+		return ""
+	}
+	switch {
+	case c.Target.Better > 0:
+		return fmt.Sprintf("≥ paper − %g", c.Target.Tol)
+	case c.Target.Better < 0:
+		return fmt.Sprintf("≤ paper + %g", c.Target.Tol)
+	}
+	return fmt.Sprintf("± %g", c.Target.Tol)
 }
 
 // Table is a rendered paper table.
@@ -49,6 +142,13 @@ func (m Metric) format(c Cell, latex bool) string {
 		return "–"
 	}
 	s := strconv.FormatFloat(c.Value, 'f', m.Digits, 64)
+	pm := " ± "
+	if latex {
+		pm = " $\\pm$ "
+	}
+	if c.N > 1 {
+		return s + pm + strconv.FormatFloat(c.Std, 'f', max(m.Digits, 3), 64) + fmt.Sprintf(" (n=%d)", c.N)
+	}
 	if c.SE > 0 {
 		pm := " ± "
 		if latex {
@@ -64,17 +164,18 @@ func (t Table) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n| model |", t.Title)
 	for _, m := range t.Metrics {
-		fmt.Fprintf(&b, " %s (ours) | %s (paper) |", m.Label, m.Label)
+		fmt.Fprintf(&b, " %s (ours) | %s (paper) | Δ | target |", m.Label, m.Label)
 	}
 	b.WriteString("\n|---|")
 	for range t.Metrics {
-		b.WriteString("---:|---:|")
+		b.WriteString("---:|---:|---:|---|")
 	}
 	b.WriteString("\n")
 	for _, r := range t.Rows {
 		fmt.Fprintf(&b, "| %s |", r.Model)
 		for _, m := range t.Metrics {
-			fmt.Fprintf(&b, " %s | %s |", m.format(r.Ours[m.Key], false), m.format(r.Paper[m.Key], false))
+			c := t.check(r, m)
+			fmt.Fprintf(&b, " %s | %s | %s | %s |", m.format(c.Ours, false), m.format(c.Paper, false), m.delta(c), c.mark())
 		}
 		b.WriteString("\n")
 	}
@@ -84,26 +185,65 @@ func (t Table) Markdown() string {
 	return b.String()
 }
 
-// CSV renders a header row, then one row per model: model, then for each
-// metric NAME (ours) and NAME_paper. Missing values are empty.
+func (m Metric) delta(c Check) string {
+	if !c.Ours.OK || !c.Paper.OK {
+		return "–"
+	}
+	return strconv.FormatFloat(c.Delta, 'f', m.Digits, 64)
+}
+
+func (c Check) mark() string {
+	switch c.Verdict {
+	case Met:
+		return "✓ " + c.Describe()
+	case Missed:
+		return "✗ " + c.Describe()
+	case Missing:
+		return "missing"
+	}
+	return "–"
+}
+
+// CSV renders a header row, then one row per model: model, each metric's
+// NAME (ours, the mean over seeds where there are several), each NAME_paper,
+// then per metric NAME_se (or the std over seeds), NAME_n (seeds),
+// NAME_delta and NAME_check (ok, miss, missing or -). Missing values are empty.
 func (t Table) CSV() string {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
 	head := []string{"model"}
 	for _, m := range t.Metrics {
-		head = append(head, m.Key, m.Key+"_paper")
+		head = append(head, m.Key)
+	}
+	for _, m := range t.Metrics {
+		head = append(head, m.Key+"_paper")
+	}
+	for _, m := range t.Metrics {
+		head = append(head, m.Key+"_se", m.Key+"_n", m.Key+"_delta", m.Key+"_check")
 	}
 	_ = w.Write(head)
-	num := func(c Cell) string {
-		if !c.OK {
+	num := func(v float64, ok bool) string {
+		if !ok {
 			return ""
 		}
-		return strconv.FormatFloat(c.Value, 'g', -1, 64)
+		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
 	for _, r := range t.Rows {
 		rec := []string{r.Model}
 		for _, m := range t.Metrics {
-			rec = append(rec, num(r.Ours[m.Key]), num(r.Paper[m.Key]))
+			rec = append(rec, num(r.Ours[m.Key].Value, r.Ours[m.Key].OK))
+		}
+		for _, m := range t.Metrics {
+			rec = append(rec, num(r.Paper[m.Key].Value, r.Paper[m.Key].OK))
+		}
+		for _, m := range t.Metrics {
+			c := t.check(r, m)
+			spread, n := c.Ours.SE, 1
+			if c.Ours.N > 1 {
+				spread, n = c.Ours.Std, c.Ours.N
+			}
+			rec = append(rec, num(spread, c.Ours.OK), num(float64(n), c.Ours.OK),
+				num(c.Delta, c.Ours.OK && c.Paper.OK), string(c.Verdict))
 		}
 		_ = w.Write(rec)
 	}
