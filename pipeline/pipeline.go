@@ -23,6 +23,8 @@ type Options struct {
 	DB      *tracker.DB // where the run is recorded
 	Log     io.Writer   // progress and status, nil for silence
 	Command string      // the command line, recorded with the run
+	// Force recomputes cached stages (the trained VAE) instead of reusing them.
+	Force bool
 }
 
 // Seed streams: one per consumer, so adding draws to one stage does not
@@ -46,12 +48,48 @@ func RunDir(out string, id int64) string {
 	return filepath.Join(out, "runs", strconv.FormatInt(id, 10))
 }
 
-// Run executes exp and returns the tracker run ID. Whatever fails after the
-// run starts is recorded on it (status failed or killed, with the error).
-func Run(ctx context.Context, exp config.Experiment, opts Options) (int64, error) {
-	if exp.Data.Name != "25gaussians" || exp.Method != "vaebm" {
-		return 0, fmt.Errorf("%s: method %q on data %q is declared but not implemented yet (implemented: vaebm on 25gaussians)", exp.Name, exp.Method, exp.Data.Name)
+// Run executes exp, once per seed when it lists seeds, and returns the
+// tracker run IDs. Whatever fails after a run starts is recorded on it
+// (status failed or killed, with the error); later seeds are not started.
+func Run(ctx context.Context, exp config.Experiment, opts Options) ([]int64, error) {
+	if err := implemented(exp); err != nil {
+		return nil, err
 	}
+	seeds := exp.Seeds
+	if len(seeds) == 0 {
+		seeds = []uint64{exp.Seed}
+	}
+	var ids []int64
+	for i, s := range seeds {
+		e := exp
+		e.Seed, e.Seeds = s, nil
+		if len(seeds) > 1 && opts.Log != nil {
+			fmt.Fprintf(opts.Log, "seed %d (%d of %d)\n", s, i+1, len(seeds))
+		}
+		id, err := runOne(ctx, e, opts)
+		if id != 0 {
+			ids = append(ids, id)
+		}
+		if err != nil {
+			return ids, err
+		}
+	}
+	if exp.Table != "" {
+		if err := WriteTable(opts, exp.Table, NewBar(opts.Log)); err != nil {
+			return ids, err
+		}
+	}
+	return ids, nil
+}
+
+func implemented(exp config.Experiment) error {
+	if exp.Data.Name != "25gaussians" || exp.Method != "vaebm" {
+		return fmt.Errorf("%s: method %q on data %q is declared but not implemented yet (implemented: vaebm on 25gaussians)", exp.Name, exp.Method, exp.Data.Name)
+	}
+	return nil
+}
+
+func runOne(ctx context.Context, exp config.Experiment, opts Options) (int64, error) {
 	cfg, err := config.Marshal(exp)
 	if err != nil {
 		return 0, err
@@ -60,30 +98,57 @@ func Run(ctx context.Context, exp config.Experiment, opts Options) (int64, error
 	if err != nil {
 		return 0, err
 	}
+	prov := CurrentProvenance()
 	run, err := opts.DB.StartRun(ctx, tracker.RunSpec{
 		Experiment: exp.Name, Name: fmt.Sprintf("%s-%s-seed%d", exp.Name, exp.Scale, exp.Seed),
-		Config: string(cfg), Seed: exp.Seed, GitCommit: GitCommit(), Command: opts.Command, Params: params,
+		Config: string(cfg), Seed: exp.Seed, GitCommit: prov.GitCommit, GitDirty: prov.GitDirty,
+		GoVersion: prov.GoVersion, Modules: prov.Modules, Command: opts.Command, Params: params,
 	})
 	if err != nil {
 		return 0, err
 	}
 	bar := NewBar(opts.Log)
 	bar.Say("run %d: %s (scale %s, seed %d); recording to %s", run.ID, exp.Name, exp.Scale, exp.Seed, opts.DB.Path())
-	if err := runToy(ctx, exp, opts, run, bar); err != nil {
-		if ferr := run.Fail(err); ferr != nil {
-			return run.ID, fmt.Errorf("%w (and recording the failure: %v)", err, ferr)
-		}
-		return run.ID, fmt.Errorf("run %d: %w", run.ID, err)
+	return run.ID, execute(ctx, exp, opts, run, bar, false)
+}
+
+// Resume continues run id, which crashed, was killed or failed, from its
+// last checkpoints, into the same run record, and writes its table.
+func Resume(ctx context.Context, id int64, opts Options) error {
+	run, ri, err := opts.DB.Resume(ctx, id)
+	if err != nil {
+		return err
 	}
-	if err := run.Finish(); err != nil {
-		return run.ID, err
+	exp, err := config.Parse([]byte(ri.Config), fmt.Sprintf("stored config of run %d", id))
+	if err == nil {
+		err = implemented(exp)
+	}
+	if err != nil {
+		return recordFailure(run, err)
+	}
+	bar := NewBar(opts.Log)
+	bar.Say("run %d: resuming %s (seed %d, resume %d); recording to %s", id, exp.Name, exp.Seed, ri.Resumes, opts.DB.Path())
+	if err := execute(ctx, exp, opts, run, bar, true); err != nil {
+		return err
 	}
 	if exp.Table != "" {
-		if err := WriteTable(opts, exp.Table, bar); err != nil {
-			return run.ID, err
-		}
+		return WriteTable(opts, exp.Table, bar)
 	}
-	return run.ID, nil
+	return nil
+}
+
+func execute(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, resuming bool) error {
+	if err := runToy(ctx, exp, opts, run, bar, resuming); err != nil {
+		return recordFailure(run, err)
+	}
+	return run.Finish()
+}
+
+func recordFailure(run *tracker.Run, err error) error {
+	if ferr := run.Fail(err); ferr != nil {
+		return fmt.Errorf("run %d: %w (and recording the failure: %v)", run.ID, err, ferr)
+	}
+	return fmt.Errorf("run %d: %w", run.ID, err)
 }
 
 // WriteTable renders a declared table from the tracker into out/tables and

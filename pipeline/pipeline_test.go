@@ -27,7 +27,10 @@ func smokeRun(t *testing.T, overrides ...string) (db *tracker.DB, out string, id
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	id, err = Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	if len(ids) > 0 {
+		id = ids[0]
+	}
 	return db, out, id, err
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/tracker"
@@ -23,9 +21,9 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	if r.Status != tracker.Finished {
 		return "", fmt.Errorf("run %d is %s, not finished: it has no complete checkpoints", id, r.Status)
 	}
-	exp := config.Defaults()
-	if err := yaml.Unmarshal([]byte(r.Config), &exp); err != nil {
-		return "", fmt.Errorf("run %d: stored config unreadable: %w", id, err)
+	exp, err := config.Parse([]byte(r.Config), fmt.Sprintf("stored config of run %d", id))
+	if err != nil {
+		return "", err
 	}
 	if exp.Data.Name != "25gaussians" {
 		return "", fmt.Errorf("run %d: sampling %s runs is not implemented yet", id, exp.Data.Name)

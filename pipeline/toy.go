@@ -2,13 +2,19 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -57,39 +63,56 @@ func (m toyModels) stage(exp config.Experiment) train.EBMStage {
 const (
 	vaeCheckpoint    = "vae.ckpt"
 	energyCheckpoint = "energy.ckpt"
+	vaeState         = "vae.state"
+	energyState      = "energy.state"
 )
 
-func runToy(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) error {
+func runToy(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, resuming bool) error {
 	m := newToyModels(exp)
 	dir := RunDir(opts.OutDir, run.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	trainSet := m.data.Sample(newRNG(exp.Seed, streamData), exp.Data.TrainSize)
+	digest := DataDigest(trainSet)
+	if err := run.SetDatasetDigest(digest); err != nil {
+		return err
+	}
 	timed := func(key string, f func() error) error {
 		t0 := time.Now()
-		err := f()
+		if err := f(); err != nil {
+			return err
+		}
+		if err := run.DeleteMetrics("time/"+key+"_s", -1); err != nil {
+			return err
+		}
 		run.Log("time/"+key+"_s", 0, time.Since(t0).Seconds())
-		return err
+		return nil
 	}
 
 	err := timed("vae", func() error {
-		return train.VAE(ctx, m.vae, exp.VAE, trainSet, newRNG(exp.Seed, streamVAETrain), run, bar.Update)
+		return vaeStage(ctx, exp, opts, run, bar, m, trainSet, digest, resuming)
 	})
 	if err != nil {
-		return err
-	}
-	if err := saveCheckpoint(run, filepath.Join(dir, vaeCheckpoint), m.vae.Params()); err != nil {
 		return err
 	}
 	st := m.stage(exp)
 	err = timed("ebm", func() error {
-		return train.EBM(ctx, st, exp.EBM, exp.Langevin, trainSet, newRNG(exp.Seed, streamEBMTrain), run, bar.Update)
+		final := filepath.Join(dir, energyCheckpoint)
+		if resuming && exists(final) {
+			bar.Say("ebm: finished before; loading %s", final)
+			return nn.LoadParams(final, m.energy.Params())
+		}
+		ck := stageCheckpoint(run, filepath.Join(dir, energyState), exp.EBM.CheckpointEvery, "ebm/", bar)
+		if err := train.EBM(ctx, st, exp.EBM, exp.Langevin, trainSet, train.NewRNG(exp.Seed, streamEBMTrain), ck, run, bar.Update); err != nil {
+			return err
+		}
+		if err := saveCheckpoint(run, final, m.energy.Params()); err != nil {
+			return err
+		}
+		return removeState(ck.Path)
 	})
 	if err != nil {
-		return err
-	}
-	if err := saveCheckpoint(run, filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
 		return err
 	}
 	if err := run.Flush(); err != nil {
@@ -104,6 +127,9 @@ func runToy(ctx context.Context, exp config.Experiment, opts Options, run *track
 	if err != nil {
 		return err
 	}
+	if err := run.DeleteMetrics("eval/", -1); err != nil {
+		return err
+	}
 	for k, v := range ev.metrics {
 		run.Log("eval/"+k, 0, v)
 	}
@@ -114,6 +140,101 @@ func runToy(ctx context.Context, exp config.Experiment, opts Options, run *track
 		return err
 	}
 	return writeToyFigures(ctx, exp, opts, run, m, bar)
+}
+
+// vaeStage gives m.vae its stage-1 parameters: from this run's final
+// checkpoint when resuming after the stage finished, else from the stage
+// cache when an earlier run trained the same VAE on the same data with the
+// same code, else by training (resuming from this run's state file if any).
+func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, m toyModels, trainSet []float32, digest string, resuming bool) error {
+	dir := RunDir(opts.OutDir, run.ID)
+	final := filepath.Join(dir, vaeCheckpoint)
+	if resuming && exists(final) {
+		bar.Say("vae: finished before; loading %s", final)
+		return nn.LoadParams(final, m.vae.Params())
+	}
+	statePath := filepath.Join(dir, vaeState)
+	key, inputs, err := vaeStageKey(exp, digest)
+	if err != nil {
+		return err
+	}
+	if !opts.Force && !exists(statePath) {
+		e, ok, err := opts.DB.LookupStage(key)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := nn.LoadParams(e.Path, m.vae.Params()); err != nil {
+				bar.Say("vae: cached stage unusable, training instead: %v", err)
+			} else {
+				bar.Say("vae: reusing the VAE trained by run %d (stage cache %.12s; --force retrains)", e.RunID, key)
+				run.Log("stage/vae_cached", 0, 1)
+				run.Log("stage/vae_source_run", 0, float64(e.RunID))
+				return saveCheckpoint(run, final, m.vae.Params())
+			}
+		}
+	}
+	ck := stageCheckpoint(run, statePath, exp.VAE.CheckpointEvery, "vae/", bar)
+	if err := train.VAE(ctx, m.vae, exp.VAE, trainSet, train.NewRNG(exp.Seed, streamVAETrain), ck, run, bar.Update); err != nil {
+		return err
+	}
+	if err := saveCheckpoint(run, final, m.vae.Params()); err != nil {
+		return err
+	}
+	cached := filepath.Join(opts.OutDir, "cache", "vae", key+".ckpt")
+	if err := nn.SaveParams(cached, m.vae.Params()); err != nil {
+		return err
+	}
+	if err := opts.DB.RecordStage(tracker.StageEntry{Key: key, Stage: "vae", Path: cached, RunID: run.ID, Inputs: inputs}); err != nil {
+		return err
+	}
+	run.Log("stage/vae_cached", 0, 0)
+	return removeState(statePath)
+}
+
+// vaeStageKey content-addresses stage 1 by everything its result depends
+// on: the vae and data settings, the seed, the data's digest and the code.
+func vaeStageKey(exp config.Experiment, digest string) (key, inputs string, err error) {
+	v := exp.VAE
+	v.CheckpointEvery = 0 // when it saves does not change what it computes
+	raw, err := json.Marshal(struct {
+		Stage  string
+		VAE    config.VAE
+		Data   config.Data
+		Seed   uint64
+		Digest string
+		Code   string
+	}{"vae", v, exp.Data, exp.Seed, digest, CodeVersion()})
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), string(raw), nil
+}
+
+// stageCheckpoint makes a stage resumable into run: metric points logged
+// after the saved step are deleted before the stage logs them again.
+func stageCheckpoint(run *tracker.Run, path string, every int, prefix string, bar *Bar) *train.Checkpoint {
+	return &train.Checkpoint{Path: path, Every: every, Flush: run.Flush, Resume: func(after int) error {
+		if after > 0 {
+			bar.Say("%s resuming after step %d from %s", strings.TrimSuffix(prefix, "/"), after, path)
+		}
+		return run.DeleteMetrics(prefix, after)
+	}}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// removeState deletes a finished stage's training state: the final
+// checkpoint supersedes it.
+func removeState(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // writeDensityFigure draws the true, VAE and VAEBM log densities on the
@@ -353,12 +474,21 @@ func TrainingCurves(db *tracker.DB, id int64, path string) error {
 		{"VAE: negative ELBO (nats)", []string{"vae/neg_elbo", "vae/recon", "vae/kl"}},
 		{"EBM: mean energy", []string{"ebm/energy_pos", "ebm/energy_neg"}},
 	}
+	// A VAE reused from the stage cache has its curves in the run that trained it.
+	vaeRun := id
+	if _, src, err := db.Series(id, "stage/vae_source_run"); err == nil && len(src) == 1 {
+		vaeRun = int64(src[0])
+	}
 	var titles []string
 	var series [][]plots.Series
 	for _, p := range panels {
 		var ss []plots.Series
 		for _, k := range p.keys {
-			steps, vals, err := db.Series(id, k)
+			from := id
+			if strings.HasPrefix(k, "vae/") {
+				from = vaeRun
+			}
+			steps, vals, err := db.Series(from, k)
 			if err != nil {
 				return err
 			}

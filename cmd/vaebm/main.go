@@ -2,11 +2,14 @@
 // recorded in the tracker, draws samples from a finished run, and renders the
 // paper's tables.
 //
-//	vaebm run experiments/toy-25gaussians.yaml [key=value ...]
-//	vaebm runs [--experiment NAME]
+//	vaebm run [--force] experiments/toy-25gaussians.yaml [key=value ...]
+//	vaebm run --resume RUN_ID
+//	vaebm runs [--experiment NAME] [--status S] [--param K=V] [--metric 'K>=V'] [--sort metric:K] [--format csv|json]
 //	vaebm runs show ID
+//	vaebm runs diff A B
 //	vaebm sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE]
 //	vaebm table NAME
+//	vaebm check NAME
 //
 // Generated output goes under --out (default $VAEBM_OUT, else ./out).
 package main
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdSample(ctx, g, args[1:])
 	case "table":
 		err = cmdTable(g, args[1:])
+	case "check":
+		err = cmdCheck(g, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return exitOK
@@ -93,12 +98,20 @@ func run(ctx context.Context, args []string) int {
 
 const usage = `usage: vaebm [--out DIR] COMMAND ...
 
-  run FILE.yaml [key=value ...]   run an experiment (e.g. ebm.lr=1e-4 seed=3 scale=paper)
-  runs [--experiment NAME]        list recorded runs
-  runs show ID                    show one run: config, params, final metrics, artifacts
+  run [--force] FILE.yaml [key=value ...]
+                                  run an experiment (e.g. ebm.lr=1e-4 seed=3 scale=paper
+                                  'seeds=[0,1,2]'); --force retrains cached stages
+  run --resume RUN_ID             continue a crashed or killed run from its checkpoints
+  runs [flags]                    list recorded runs; flags: --experiment NAME, --status S
+                                  (running finished failed killed crashed), --param K=V,
+                                  --metric 'K>=V', --col K, --sort id|started|metric:K,
+                                  --asc, --format table|csv|json
+  runs show ID                    show one run: provenance, params, final metrics, artifacts
+  runs diff A B                   show the config keys that differ between two runs
   sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE]
                                   draw samples from a finished run (CSV for 2-D data)
   table NAME                      render a paper table from the recorded runs
+  check NAME                      compare a table with the paper's targets; exit 1 on a miss
 
 Output goes under --out (default $VAEBM_OUT, else ./out).
 `

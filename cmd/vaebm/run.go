@@ -4,34 +4,76 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/pipeline"
 )
 
+// cmdRun runs an experiment file, or with --resume continues a crashed run.
+// Flags may come before the file; key=value overrides follow it.
 func cmdRun(ctx context.Context, g globals, args []string) error {
-	if len(args) < 1 || strings.HasPrefix(args[0], "-") {
-		return usageError{fmt.Errorf("run needs an experiment file")}
-	}
-	exp, err := config.Load(args[0], args[1:])
-	if err != nil {
-		return err
+	var force bool
+	var resume int64
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--force":
+			force = true
+		case a == "--resume" || strings.HasPrefix(a, "--resume="):
+			v, ok := strings.CutPrefix(a, "--resume=")
+			if !ok {
+				if i+1 == len(args) {
+					return usageError{fmt.Errorf("--resume needs a run ID")}
+				}
+				i++
+				v = args[i]
+			}
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id <= 0 {
+				return usageError{fmt.Errorf("--resume: run ID %q is not a positive number", v)}
+			}
+			resume = id
+		case strings.HasPrefix(a, "-"):
+			return usageError{fmt.Errorf("run: unknown flag %q", a)}
+		default:
+			rest = append(rest, a)
+		}
 	}
 	db, err := g.openDB()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	id, err := pipeline.Run(ctx, exp, pipeline.Options{
-		OutDir: g.out, DB: db, Log: os.Stderr, Command: "vaebm run " + strings.Join(args, " "),
-	})
+	opts := pipeline.Options{OutDir: g.out, DB: db, Log: os.Stderr, Force: force,
+		Command: "vaebm run " + strings.Join(args, " ")}
+	if resume != 0 {
+		if len(rest) > 0 {
+			return usageError{fmt.Errorf("--resume continues a recorded run with its stored config; drop %v", rest)}
+		}
+		if err := pipeline.Resume(ctx, resume, opts); err != nil {
+			return fmt.Errorf("%w\n(what was recorded is kept: vaebm runs show %d)", err, resume)
+		}
+		fmt.Fprintf(os.Stderr, "run %d finished: vaebm runs show %d\n", resume, resume)
+		return nil
+	}
+	if len(rest) < 1 {
+		return usageError{fmt.Errorf("run needs an experiment file (or --resume RUN_ID)")}
+	}
+	exp, err := config.Load(rest[0], rest[1:])
 	if err != nil {
-		if id != 0 {
-			return fmt.Errorf("%w\n(what was recorded is kept: vaebm runs show %d)", err, id)
+		return err
+	}
+	ids, err := pipeline.Run(ctx, exp, opts)
+	if err != nil {
+		if len(ids) > 0 {
+			return fmt.Errorf("%w\n(what was recorded is kept: vaebm runs show %d)", err, ids[len(ids)-1])
 		}
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "run %d finished: vaebm runs show %d\n", id, id)
+	for _, id := range ids {
+		fmt.Fprintf(os.Stderr, "run %d finished: vaebm runs show %d\n", id, id)
+	}
 	return nil
 }
