@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -118,8 +119,83 @@ func TestFailedRunIsRecorded(t *testing.T) {
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
-	if r.Status != tracker.Failed || r.Error == "" {
-		t.Fatalf("run stored as %s with error %q", r.Status, r.Error)
+	if r.Status != tracker.Failed || r.Error == "" || r.ErrorStep < 1 {
+		t.Fatalf("run stored as %s with error %q at step %d", r.Status, r.Error, r.ErrorStep)
 	}
 	t.Logf("recorded failure: %s", r.Error)
+}
+
+// A second run with the same VAE settings, data, seed and code reuses the
+// trained VAE from the stage cache (its parameters are bit-identical), a
+// different EBM setting does not invalidate it, and Force retrains.
+func TestVAEStageCache(t *testing.T) {
+	out := t.TempDir()
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	runWith := func(force bool, overrides ...string) tracker.RunInfo {
+		t.Helper()
+		exp, err := config.Load("../experiments/toy-25gaussians.yaml", append([]string{"scale=smoke"}, overrides...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db, Force: force})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := db.Get(ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := runWith(false)
+	second := runWith(false, "ebm.lr=3e-4")
+	forced := runWith(true)
+	if first.Metrics["stage/vae_cached"] != 0 || second.Metrics["stage/vae_cached"] != 1 || forced.Metrics["stage/vae_cached"] != 0 {
+		t.Fatalf("vae_cached: first %v, second %v, forced %v; want 0, 1, 0",
+			first.Metrics["stage/vae_cached"], second.Metrics["stage/vae_cached"], forced.Metrics["stage/vae_cached"])
+	}
+	if second.Metrics["stage/vae_source_run"] != float64(first.ID) {
+		t.Errorf("second run reused the VAE of run %v, want %d", second.Metrics["stage/vae_source_run"], first.ID)
+	}
+	a, _ := os.ReadFile(filepath.Join(RunDir(out, first.ID), vaeCheckpoint))
+	b, _ := os.ReadFile(filepath.Join(RunDir(out, second.ID), vaeCheckpoint))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Error("the reused VAE checkpoint differs from the one trained")
+	}
+	if first.Metrics["eval/vae_ll"] != second.Metrics["eval/vae_ll"] {
+		t.Errorf("same VAE, different VAE LL: %v vs %v", first.Metrics["eval/vae_ll"], second.Metrics["eval/vae_ll"])
+	}
+	if first.DatasetDigest == "" || first.DatasetDigest != second.DatasetDigest || first.GoVersion == "" {
+		t.Errorf("provenance: digests %q %q, go %q", first.DatasetDigest, second.DatasetDigest, first.GoVersion)
+	}
+}
+
+// seeds: runs the experiment once per seed, and the table reports the mean
+// ± std over them.
+func TestSeedsAxis(t *testing.T) {
+	db, out, _, err := smokeRun(t, "seeds=[0, 1]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := db.Runs("toy-25gaussians")
+	if err != nil || len(runs) != 2 || runs[0].Seed != 1 || runs[1].Seed != 0 {
+		t.Fatalf("runs %+v, err %v", runs, err)
+	}
+	f, err := os.Open(filepath.Join(out, "tables", "toy-25gaussians.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(recs[0], "test_ll_nats_n")
+	if col < 0 || recs[3][col] != "2" {
+		t.Fatalf("table rows %v: want n = 2 for VAEBM", recs)
+	}
 }
