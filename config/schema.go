@@ -89,6 +89,10 @@ type EBM struct {
 	// EnergyReg weights the E(x)² penalty on positive and negative energies
 	// (Du & Mordatch 2019) that keeps energies near zero.
 	EnergyReg float64 `yaml:"energy_reg"`
+	// EnergyRegEnd, when > 0, anneals the weight linearly from EnergyReg at
+	// the first step to EnergyRegEnd at the last: a strong penalty while the
+	// chains are still far from the model, a weaker one once they mix.
+	EnergyRegEnd float64 `yaml:"energy_reg_end"`
 	// SpectralReg weights the spectral-norm penalty of App. E (0.2 for images).
 	SpectralReg float64 `yaml:"spectral_reg"`
 	// DecoderLR is the Adam learning rate of the Eq. 21 decoder update (vaebm_kl).

@@ -13,19 +13,21 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+
+	"github.com/vaebm/vaebm/core/nn"
 )
 
 // Provenance is what a run records about the code that ran it.
 type Provenance struct {
 	GitCommit string // HEAD, or "unknown" outside a git checkout
 	GitDirty  bool   // tracked files differ from HEAD
-	GoVersion string
+	GoVersion string // with the BLAS and its kernel family, which set the speed
 	Modules   string // "path version sum" per dependency, from the build info
 }
 
 // CurrentProvenance reads git state and the binary's build info.
 func CurrentProvenance() Provenance {
-	p := Provenance{GitCommit: "unknown", GoVersion: runtime.Version()}
+	p := Provenance{GitCommit: "unknown", GoVersion: runtime.Version() + " " + nn.BLAS + "/" + nn.BLASCore()}
 	if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
 		p.GitCommit = strings.TrimSpace(string(out))
 		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {

@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/tracker"
 )
 
@@ -38,6 +39,7 @@ const (
 type usageError struct{ error }
 
 func main() {
+	nn.FixBLASCore()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:]))

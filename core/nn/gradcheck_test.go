@@ -50,7 +50,7 @@ func TestMLPGradientsMatchFiniteDifferences(t *testing.T) {
 			}()...)
 			var analytic [][]float32
 			for _, n := range wrt {
-				g, err := Grad(n)
+				g, err := p.Grad(n)
 				if err != nil {
 					t.Fatal(err)
 				}

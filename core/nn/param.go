@@ -40,9 +40,10 @@ func (p *Param) InitUniform(rng *rand.Rand, a float64) {
 
 // Builder adds modules to one graph, binding each Param to exactly one node.
 type Builder struct {
-	G      *G.ExprGraph
-	nodes  map[*Param]*G.Node
-	consts int
+	G       *G.ExprGraph
+	nodes   map[*Param]*G.Node
+	consts  int
+	outputs []*Output
 }
 
 // NewBuilder starts a new graph.
@@ -86,17 +87,17 @@ func (b *Builder) Scalar(v float64) *G.Node {
 	return G.NewScalar(b.G, Dtype, G.WithValue(float32(v)), G.WithName(fmt.Sprintf("const%d", b.consts)))
 }
 
-// Output is a value copied out of a running graph.
+// Output is a node whose value the program hands out after each Run.
 type Output struct {
-	v G.Value
+	node *G.Node
+	v    G.Value
 }
 
-// Read returns an Output that holds n's value after each Run. Reading a
-// node's own value after a run is unsafe: the tape machine reuses memory
-// and computes some ops in place, so an intermediate may be overwritten.
+// Read returns an Output that holds n's value after each Run. The values
+// live in the program's buffers: copy what must outlive the next Run.
 func (b *Builder) Read(n *G.Node) *Output {
-	o := &Output{}
-	G.Read(n, &o.v)
+	o := &Output{node: n}
+	b.outputs = append(b.outputs, o)
 	return o
 }
 

@@ -87,7 +87,7 @@ func BenchmarkMLPTrainStep(b *testing.B) {
 		if err := p.Run(); err != nil {
 			b.Fatal(err)
 		}
-		g, err := Grads(bd, m.Params())
+		g, err := p.Grads(m.Params())
 		if err != nil {
 			b.Fatal(err)
 		}

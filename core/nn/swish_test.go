@@ -58,3 +58,21 @@ func TestSwishOpFloat64(t *testing.T) {
 		vm.Close()
 	}
 }
+
+func TestExp32Accuracy(t *testing.T) {
+	worst, at := 0.0, float32(0)
+	for x := float32(-87.3); x < 88.7; x += 0.00173 {
+		want := math.Exp(float64(x))
+		got := float64(exp32(x))
+		if rel := math.Abs(got-want) / want; rel > worst {
+			worst, at = rel, x
+		}
+	}
+	if worst > 3e-7 {
+		t.Fatalf("exp32 relative error %.3g at %v", worst, at)
+	}
+	if exp32(-100) != 0 || !math.IsInf(float64(exp32(100)), 1) || exp32(0) != 1 {
+		t.Fatalf("exp32 ends: %v %v %v", exp32(-100), exp32(100), exp32(0))
+	}
+	t.Logf("worst relative error %.3g at %v", worst, at)
+}

@@ -121,7 +121,7 @@ func (s *LangevinEpsSpace) Run(ctx context.Context, rng *rand.Rand, eps [][]floa
 			break
 		}
 		for i, n := range s.eps {
-			g, err := nn.Grad(n)
+			g, err := s.prog.Grad(n)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -48,7 +48,8 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	must := G.Must
 	mPos, mNeg := must(G.Mean(ePos)), must(G.Mean(eNeg))
 	reg := must(G.Add(must(G.Mean(must(G.Square(ePos)))), must(G.Mean(must(G.Square(eNeg))))))
-	loss := must(G.Add(must(G.Sub(mPos, mNeg)), must(G.Mul(reg, b.Scalar(cfg.EnergyReg)))))
+	alpha := b.Scalar(cfg.EnergyReg)
+	loss := must(G.Add(must(G.Sub(mPos, mNeg)), must(G.Mul(reg, alpha))))
 	lossOut, posOut, negOut := b.Read(loss), b.Read(mPos), b.Read(mNeg)
 	params := st.Energy.Params()
 	prog, err := nn.Compile(b, loss, b.ParamNodes(params))
@@ -94,6 +95,9 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if err := G.Let(alpha, float32(EnergyRegAt(cfg, step))); err != nil {
+			return err
+		}
 		p := sampler.AnnealedProb(step, lcfg.Replay.AnnealSteps, lcfg.Replay.MaxProb)
 		buf.Init(rng.Rand, eps[:st.Persist], p, st.Init)
 		for g := st.Persist; g < len(dims); g++ {
@@ -115,7 +119,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		if !finite(l) {
 			return &NonFiniteError{Stage: "ebm", What: "the energy loss", Step: step}
 		}
-		grads, err := nn.Grads(b, params)
+		grads, err := prog.Grads(params)
 		if err != nil {
 			return err
 		}
@@ -134,6 +138,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 			log.Log("ebm/energy_pos", step, sumPos/n)
 			log.Log("ebm/energy_neg", step, sumNeg/n)
 			log.Log("ebm/replay_prob", step, p)
+			log.Log("ebm/energy_reg", step, EnergyRegAt(cfg, step))
 			if spec != nil {
 				log.Log("ebm/spectral_penalty", step, sumSpec/n)
 			}
@@ -157,4 +162,13 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		return fmt.Errorf("ebm: %w", err)
 	}
 	return nil
+}
+
+// EnergyRegAt is the weight α of the energy penalty at a step (1-based).
+func EnergyRegAt(cfg config.EBM, step int) float64 {
+	if cfg.EnergyRegEnd <= 0 || cfg.Steps <= 1 {
+		return cfg.EnergyReg
+	}
+	f := float64(step-1) / float64(cfg.Steps-1)
+	return cfg.EnergyReg + f*(cfg.EnergyRegEnd-cfg.EnergyReg)
 }

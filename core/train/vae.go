@@ -61,7 +61,7 @@ func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []flo
 		if !finite(loss) {
 			return &NonFiniteError{Stage: "vae", What: "the ELBO loss", Step: step}
 		}
-		grads, err := nn.Grads(b, params)
+		grads, err := prog.Grads(params)
 		if err != nil {
 			return err
 		}

@@ -76,7 +76,7 @@ func TestELBOMatchesDirectComputation(t *testing.T) {
 		t.Errorf("graph loss %v, direct %v", e.LossOut.Scalar(), want)
 	}
 
-	grads, err := nn.Grads(b, v.Params())
+	grads, err := p.Grads(v.Params())
 	if err != nil {
 		t.Fatal(err)
 	}
