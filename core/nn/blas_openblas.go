@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/netlib/blas/netlib"
 	G "gorgonia.org/gorgonia"
 )
@@ -21,8 +23,10 @@ import (
 const BLAS = "openblas"
 
 func init() {
-	// Sets BLAS for gorgonia and for its tensor package.
+	// Sets BLAS for gorgonia and for its tensor package, and for the core's own ops.
 	G.Use(netlib.Implementation{})
+	blas32.Use(netlib.Implementation{})
+	blas64.Use(netlib.Implementation{})
 }
 
 // BLASCore returns the kernel family the BLAS library chose at load time.

@@ -192,19 +192,29 @@ func (p *Program) Value(n *G.Node) (G.Value, error) {
 	return p.vals[i], nil
 }
 
-// Grad returns the gradient of the cost with respect to n after Run.
-func (p *Program) Grad(n *G.Node) ([]float32, error) {
+// GradValue returns the gradient of the cost with respect to n after Run,
+// whatever its element type.
+func (p *Program) GradValue(n *G.Node) (G.Value, error) {
 	i, ok := p.grads[n]
 	if !ok {
 		return nil, fmt.Errorf("no gradient with respect to %s in this program", n.Name())
 	}
-	switch d := p.vals[i].Data().(type) {
+	return p.vals[i], nil
+}
+
+// Grad returns the float32 gradient of the cost with respect to n after Run.
+func (p *Program) Grad(n *G.Node) ([]float32, error) {
+	v, err := p.GradValue(n)
+	if err != nil {
+		return nil, err
+	}
+	switch d := v.Data().(type) {
 	case []float32:
 		return d, nil
 	case float32:
 		return []float32{d}, nil
 	}
-	return nil, fmt.Errorf("gradient of %s has type %T", n.Name(), p.vals[i].Data())
+	return nil, fmt.Errorf("gradient of %s has type %T", n.Name(), v.Data())
 }
 
 // Grads returns the gradients with respect to ps's nodes.

@@ -1,0 +1,277 @@
+package nn
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// AvgPool2D averages non-overlapping k×k windows of x (N, C, H, W), H and W
+// divisible by k. gorgonia's AveragePool2D divides by the wrong count and
+// has a wrong gradient (see the README), so the core has its own.
+func AvgPool2D(x *G.Node, k int) (*G.Node, error) {
+	s := x.Shape()
+	if len(s) != 4 || k < 1 || s[2]%k != 0 || s[3]%k != 0 {
+		return nil, fmt.Errorf("avgpool: input %v is not (N,C,H,W) with H and W divisible by %d", s, k)
+	}
+	return G.ApplyOp(&avgPoolOp{k: k, in: tensor.Shape{s[0], s[1], s[2], s[3]}}, x)
+}
+
+type avgPoolOp struct {
+	opBase
+	k  int
+	in tensor.Shape
+}
+
+func (op *avgPoolOp) out() tensor.Shape {
+	return tensor.Shape{op.in[0], op.in[1], op.in[2] / op.k, op.in[3] / op.k}
+}
+func (op *avgPoolOp) Arity() int                                     { return 1 }
+func (op *avgPoolOp) Type() hm.Type                                  { t := tensorOf(4); return hm.NewFnType(t, t) }
+func (op *avgPoolOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.out(), nil }
+func (op *avgPoolOp) String() string                                 { return fmt.Sprintf("AvgPool{%d, %v}", op.k, op.in) }
+func (op *avgPoolOp) WriteHash(h hash.Hash)                          { hashString(h, op) }
+func (op *avgPoolOp) Hashcode() uint32                               { return hashOf(op) }
+func (op *avgPoolOp) DiffWRT(int) []bool                             { return []bool{true} }
+func (op *avgPoolOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newLike(in[0], op.out()...), in...)
+}
+func (op *avgPoolOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	if err := checkOut(out, op.out()); err != nil {
+		return nil, err
+	}
+	switch x := in[0].Data().(type) {
+	case []float32:
+		avgPool(op.k, op.in, x, out.Data().([]float32))
+	case []float64:
+		avgPool(op.k, op.in, x, out.Data().([]float64))
+	default:
+		return nil, fmt.Errorf("avgpool: unsupported data %T", x)
+	}
+	return out, nil
+}
+func (op *avgPoolOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&avgPoolGradOp{avgPoolOp{k: op.k, in: op.in}}, grad)
+	return G.Nodes{dx}, err
+}
+
+func avgPool[T float](k int, s tensor.Shape, x, y []T) {
+	h, w := s[2], s[3]
+	ho, wo := h/k, w/k
+	inv := 1 / T(k*k)
+	forEach(s[0]*s[1], func(pl int) {
+		src, dst := x[pl*h*w:(pl+1)*h*w], y[pl*ho*wo:(pl+1)*ho*wo]
+		clear(dst)
+		for i := 0; i < h; i++ {
+			row, out := src[i*w:(i+1)*w], dst[(i/k)*wo:(i/k+1)*wo]
+			for j, v := range row {
+				out[j/k] += v
+			}
+		}
+		for i := range dst {
+			dst[i] *= inv
+		}
+	})
+}
+
+// avgPoolGradOp spreads ∂L/∂y evenly over each window.
+type avgPoolGradOp struct{ avgPoolOp }
+
+func (op *avgPoolGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.in.Clone(), nil }
+func (op *avgPoolGradOp) String() string                                 { return fmt.Sprintf("AvgPoolGrad{%d, %v}", op.k, op.in) }
+func (op *avgPoolGradOp) WriteHash(h hash.Hash)                          { hashString(h, op) }
+func (op *avgPoolGradOp) Hashcode() uint32                               { return hashOf(op) }
+func (op *avgPoolGradOp) DiffWRT(int) []bool                             { return []bool{false} }
+func (op *avgPoolGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("avgpool: second derivatives are not implemented")
+}
+func (op *avgPoolGradOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newLike(in[0], op.in...), in...)
+}
+func (op *avgPoolGradOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	if err := checkOut(out, op.in); err != nil {
+		return nil, err
+	}
+	switch dy := in[0].Data().(type) {
+	case []float32:
+		avgPoolGrad(op.k, op.in, dy, out.Data().([]float32))
+	case []float64:
+		avgPoolGrad(op.k, op.in, dy, out.Data().([]float64))
+	default:
+		return nil, fmt.Errorf("avgpool grad: unsupported data %T", dy)
+	}
+	return out, nil
+}
+
+func avgPoolGrad[T float](k int, s tensor.Shape, dy, dx []T) {
+	h, w := s[2], s[3]
+	ho, wo := h/k, w/k
+	inv := 1 / T(k*k)
+	forEach(s[0]*s[1], func(pl int) {
+		src, dst := dy[pl*ho*wo:(pl+1)*ho*wo], dx[pl*h*w:(pl+1)*h*w]
+		for i := 0; i < h; i++ {
+			row, in := dst[i*w:(i+1)*w], src[(i/k)*wo:(i/k+1)*wo]
+			for j := range row {
+				row[j] = in[j/k] * inv
+			}
+		}
+	})
+}
+
+// SumSpatial sums x (N, C, H, W) over H and W, giving (N, C): the global
+// sum pooling of the energy network (Table 7). gorgonia's Sum over axes 2
+// and 3 of a 4-D tensor has a wrong gradient (see the README).
+func SumSpatial(x *G.Node) (*G.Node, error) {
+	s := x.Shape()
+	if len(s) != 4 {
+		return nil, fmt.Errorf("sum over space: input %v is not (N,C,H,W)", s)
+	}
+	return G.ApplyOp(&sumSpatialOp{in: tensor.Shape{s[0], s[1], s[2], s[3]}}, x)
+}
+
+type sumSpatialOp struct {
+	opBase
+	in tensor.Shape
+}
+
+func (op *sumSpatialOp) Arity() int    { return 1 }
+func (op *sumSpatialOp) Type() hm.Type { return hm.NewFnType(tensorOf(4), tensorOf(2)) }
+func (op *sumSpatialOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.in[0], op.in[1]}, nil
+}
+func (op *sumSpatialOp) String() string        { return fmt.Sprintf("SumSpatial{%v}", op.in) }
+func (op *sumSpatialOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *sumSpatialOp) Hashcode() uint32      { return hashOf(op) }
+func (op *sumSpatialOp) DiffWRT(int) []bool    { return []bool{true} }
+func (op *sumSpatialOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newLike(in[0], op.in[0], op.in[1]), in...)
+}
+func (op *sumSpatialOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	if err := checkOut(out, tensor.Shape{op.in[0], op.in[1]}); err != nil {
+		return nil, err
+	}
+	hw := op.in[2] * op.in[3]
+	switch x := in[0].Data().(type) {
+	case []float32:
+		sumPlanes(x, out.Data().([]float32), hw)
+	case []float64:
+		sumPlanes(x, out.Data().([]float64), hw)
+	default:
+		return nil, fmt.Errorf("sum over space: unsupported data %T", x)
+	}
+	return out, nil
+}
+func (op *sumSpatialOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&spreadOp{in: op.in}, grad)
+	return G.Nodes{dx}, err
+}
+
+func sumPlanes[T float](x, y []T, hw int) {
+	for i := range y {
+		var s T
+		for _, v := range x[i*hw : (i+1)*hw] {
+			s += v
+		}
+		y[i] = s
+	}
+}
+
+// spreadOp copies each (n, c) value of ∂L/∂y over its H×W plane.
+type spreadOp struct {
+	opBase
+	in tensor.Shape
+}
+
+func (op *spreadOp) Arity() int    { return 1 }
+func (op *spreadOp) Type() hm.Type { return hm.NewFnType(tensorOf(2), tensorOf(4)) }
+func (op *spreadOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.in.Clone(), nil
+}
+func (op *spreadOp) String() string        { return fmt.Sprintf("Spread{%v}", op.in) }
+func (op *spreadOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *spreadOp) Hashcode() uint32      { return hashOf(op) }
+func (op *spreadOp) DiffWRT(int) []bool    { return []bool{false} }
+func (op *spreadOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("sum over space: second derivatives are not implemented")
+}
+func (op *spreadOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newLike(in[0], op.in...), in...)
+}
+func (op *spreadOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	if err := checkOut(out, op.in); err != nil {
+		return nil, err
+	}
+	hw := op.in[2] * op.in[3]
+	switch dy := in[0].Data().(type) {
+	case []float32:
+		spread(dy, out.Data().([]float32), hw)
+	case []float64:
+		spread(dy, out.Data().([]float64), hw)
+	default:
+		return nil, fmt.Errorf("sum over space grad: unsupported data %T", dy)
+	}
+	return out, nil
+}
+
+func spread[T float](y, x []T, hw int) {
+	for i, v := range y {
+		p := x[i*hw : (i+1)*hw]
+		for j := range p {
+			p[j] = v
+		}
+	}
+}
+
+// sumAllButAxis1Op sums (N, O, H, W) to (O): a convolution's bias gradient.
+type sumAllButAxis1Op struct{ opBase }
+
+func (sumAllButAxis1Op) Arity() int    { return 1 }
+func (sumAllButAxis1Op) Type() hm.Type { return hm.NewFnType(tensorOf(4), tensorOf(1)) }
+func (sumAllButAxis1Op) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok || len(s) != 4 {
+		return nil, fmt.Errorf("bias gradient: input shape %v", in[0])
+	}
+	return tensor.Shape{s[1]}, nil
+}
+func (sumAllButAxis1Op) String() string           { return "SumAllButAxis1" }
+func (op sumAllButAxis1Op) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op sumAllButAxis1Op) Hashcode() uint32      { return hashOf(op) }
+func (sumAllButAxis1Op) DiffWRT(int) []bool       { return []bool{false} }
+func (sumAllButAxis1Op) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("bias gradient: second derivatives are not implemented")
+}
+func (op sumAllButAxis1Op) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newLike(in[0], in[0].Shape()[1]), in...)
+}
+func (sumAllButAxis1Op) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	s := in[0].Shape()
+	if err := checkOut(out, tensor.Shape{s[1]}); err != nil {
+		return nil, err
+	}
+	switch dy := in[0].Data().(type) {
+	case []float32:
+		sumChannels(dy, out.Data().([]float32), s[0], s[1], s[2]*s[3])
+	case []float64:
+		sumChannels(dy, out.Data().([]float64), s[0], s[1], s[2]*s[3])
+	default:
+		return nil, fmt.Errorf("bias gradient: unsupported data %T", dy)
+	}
+	return out, nil
+}
+
+func sumChannels[T float](x, y []T, n, c, hw int) {
+	clear(y)
+	for i := 0; i < n; i++ {
+		for o := 0; o < c; o++ {
+			var s T
+			for _, v := range x[(i*c+o)*hw : (i*c+o+1)*hw] {
+				s += v
+			}
+			y[o] += s
+		}
+	}
+}
