@@ -10,6 +10,7 @@
 //	vaebm sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE]
 //	vaebm table NAME
 //	vaebm check NAME
+//	vaebm bench [mlp|conv|langevin|all]
 //
 // Generated output goes under --out (default $VAEBM_OUT, else ./out).
 package main
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdTable(g, args[1:])
 	case "check":
 		err = cmdCheck(g, args[1:])
+	case "bench":
+		err = cmdBench(args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return exitOK
@@ -114,6 +117,8 @@ const usage = `usage: vaebm [--out DIR] COMMAND ...
                                   draw samples from a finished run (CSV for 2-D data)
   table NAME                      render a paper table from the recorded runs
   check NAME                      compare a table with the paper's targets; exit 1 on a miss
+  bench [mlp|conv|langevin|all] [--steps N] [--warmup N]
+                                  time the reference workloads (JSON lines, as torch_ref.py)
 
 Output goes under --out (default $VAEBM_OUT, else ./out).
 `

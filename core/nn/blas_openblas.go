@@ -5,6 +5,7 @@ package nn
 /*
 #cgo LDFLAGS: -lopenblas
 char* openblas_get_corename(void);
+void openblas_set_num_threads(int);
 */
 import "C"
 
@@ -23,6 +24,11 @@ import (
 const BLAS = "openblas"
 
 func init() {
+	// One BLAS thread: the core's ops split work over images and elements
+	// across the cores themselves, and idle OpenBLAS workers spin in
+	// sched_yield between calls, taking the core that Go code is using
+	// (28% of a conv training step's CPU time went there).
+	C.openblas_set_num_threads(1)
 	// Sets BLAS for gorgonia and for its tensor package, and for the core's own ops.
 	G.Use(netlib.Implementation{})
 	blas32.Use(netlib.Implementation{})

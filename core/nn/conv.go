@@ -51,27 +51,30 @@ type convGeom struct{ N, C, H, W, O, KH, KW, S, P, Ho, Wo int }
 func (g convGeom) ckk() int { return g.C * g.KH * g.KW }
 func (g convGeom) pix() int { return g.Ho * g.Wo }
 
-// chunk is how many images one GEMM covers: enough columns to keep the
-// BLAS busy, few enough that the column buffer stays near 8 MB.
-func (g convGeom) chunk() int {
-	return max(1, min(g.N, (1<<21)/max(1, g.ckk()*g.pix())))
-}
-
 func (g convGeom) String() string {
 	return fmt.Sprintf("%dx%d/%d pad %d, %d→%d on %dx%d", g.KH, g.KW, g.S, g.P, g.C, g.O, g.H, g.W)
 }
 
-// scratch holds an op's reusable buffers of one element type.
-type scratch[T float] struct{ a, b []T }
+// scratch holds an op's reusable buffers of one element type, by slot.
+type scratch[T float] struct{ bufs [][]T }
 
-func (s *scratch[T]) get(na, nb int) ([]T, []T) {
-	if len(s.a) < na {
-		s.a = make([]T, na)
+// reserve sizes slots [from, to) to n elements before workers start, so
+// that buf never grows the slot list while workers read it.
+func (s *scratch[T]) reserve(from, to, n int) {
+	for i := from; i < to; i++ {
+		s.buf(i, n)
 	}
-	if len(s.b) < nb {
-		s.b = make([]T, nb)
+}
+
+// buf returns slot i with n elements, growing it if needed.
+func (s *scratch[T]) buf(i, n int) []T {
+	for len(s.bufs) <= i {
+		s.bufs = append(s.bufs, nil)
 	}
-	return s.a[:na], s.b[:nb]
+	if len(s.bufs[i]) < n {
+		s.bufs[i] = make([]T, n)
+	}
+	return s.bufs[i][:n]
 }
 
 // buffers keeps one scratch per element type; ops hold a pointer to it.
@@ -196,8 +199,10 @@ func (op *conv2dOp) SymDiff(inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 // convGradInputOp computes ∂L/∂x from the weight and ∂L/∂y.
 type convGradInputOp struct {
 	opBase
-	g   convGeom
-	buf buffers
+	g     convGeom
+	buf   buffers
+	flip  []float32
+	flip6 []float64
 }
 
 func (op *convGradInputOp) Arity() int    { return 2 }
@@ -222,9 +227,9 @@ func (op *convGradInputOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, e
 	}
 	switch w := in[0].Data().(type) {
 	case []float32:
-		convGradInput(op.g, w, in[1].Data().([]float32), out.Data().([]float32), scratchFor[float32](&op.buf))
+		convGradInput(op.g, w, in[1].Data().([]float32), out.Data().([]float32), scratchFor[float32](&op.buf), &op.flip)
 	case []float64:
-		convGradInput(op.g, w, in[1].Data().([]float64), out.Data().([]float64), scratchFor[float64](&op.buf))
+		convGradInput(op.g, w, in[1].Data().([]float64), out.Data().([]float64), scratchFor[float64](&op.buf), &op.flip6)
 	default:
 		return nil, fmt.Errorf("conv2d grad: unsupported data %T", w)
 	}
@@ -271,135 +276,208 @@ func (op *convGradWeightOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, 
 	return out, nil
 }
 
-// convForward: y = w ⋆ x + b, one GEMM per chunk of images.
+// Each worker takes a contiguous range of images and, per image, unfolds it
+// into its own column buffer (C·KH·KW × Ho·Wo, about 2 MB for the 64→64
+// convs: it stays in the core's cache) and makes one single-threaded GEMM.
+// Splitting by image keeps both cores busy through the unfolding, the GEMM
+// and the copies, with no BLAS threads spinning between calls.
+
+// convForward: y = w ⋆ x + b.
 func convForward[T float](g convGeom, x, w, b, y []T, s *scratch[T]) {
-	ckk, pix, chunk := g.ckk(), g.pix(), g.chunk()
-	col, out := s.get(ckk*chunk*pix, g.O*chunk*pix)
-	for b0 := 0; b0 < g.N; b0 += chunk {
-		nb := min(chunk, g.N-b0)
-		cols := nb * pix
-		im2col(g, x, b0, nb, col[:ckk*cols])
-		gemm(false, false, g.O, cols, ckk, 1, w, ckk, col, cols, 0, out, cols)
-		forEach(nb, func(i int) {
-			for o := 0; o < g.O; o++ {
-				dst := y[((b0+i)*g.O+o)*pix : ((b0+i)*g.O+o+1)*pix]
-				copy(dst, out[o*cols+i*pix:o*cols+(i+1)*pix])
-				if b != nil {
-					bo := b[o]
-					for p := range dst {
-						dst[p] += bo
+	ckk, pix := g.ckk(), g.pix()
+	inSize, outSize := g.C*g.H*g.W, g.O*pix
+	s.reserve(0, numWorkers(g.N), ckk*pix)
+	forWorkers(g.N, func(k, lo, hi int) {
+		col := s.buf(k, ckk*pix)
+		for i := lo; i < hi; i++ {
+			im2col(g, x[i*inSize:(i+1)*inSize], col)
+			yi := y[i*outSize : (i+1)*outSize]
+			gemm(false, false, g.O, pix, ckk, 1, w, ckk, col, pix, 0, yi, pix)
+			if b != nil {
+				for o, bo := range b {
+					row := yi[o*pix : (o+1)*pix]
+					for p := range row {
+						row[p] += bo
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
-// gatherDY lays ∂L/∂y of a chunk out as an (O, nb·pix) matrix.
-func gatherDY[T float](g convGeom, dy []T, b0, nb int, dst []T) {
-	pix, cols := g.pix(), nb*g.pix()
-	forEach(nb, func(i int) {
+// convGradInput: ∂L/∂x. At stride 1 it is the convolution of ∂L/∂y with
+// the flipped, transposed kernel at padding K−1−P, which unfolds by copies
+// (im2col) instead of scattered additions (col2im); otherwise
+// col2im(wᵀ · ∂L/∂y).
+func convGradInput[T float](g convGeom, w, dy, dx []T, s *scratch[T], flip *[]T) {
+	if g.S == 1 && g.P <= g.KH-1 && g.P <= g.KW-1 && g.KH == g.KW {
+		wf := grow(flip, len(w))
+		k := g.KH
 		for o := 0; o < g.O; o++ {
-			copy(dst[o*cols+i*pix:o*cols+(i+1)*pix], dy[((b0+i)*g.O+o)*pix:((b0+i)*g.O+o+1)*pix])
+			for c := 0; c < g.C; c++ {
+				for ki := 0; ki < k; ki++ {
+					for kj := 0; kj < k; kj++ {
+						wf[((c*g.O+o)*k+ki)*k+kj] = w[((o*g.C+c)*k+(k-1-ki))*k+(k-1-kj)]
+					}
+				}
+			}
+		}
+		gt := convGeom{N: g.N, C: g.O, H: g.Ho, W: g.Wo, O: g.C, KH: k, KW: k, S: 1, P: k - 1 - g.P, Ho: g.H, Wo: g.W}
+		convForward(gt, dy, wf, nil, dx, s)
+		return
+	}
+	convGradInputCol2im(g, w, dy, dx, s)
+}
+
+func convGradInputCol2im[T float](g convGeom, w, dy, dx []T, s *scratch[T]) {
+	ckk, pix := g.ckk(), g.pix()
+	inSize, outSize := g.C*g.H*g.W, g.O*pix
+	s.reserve(0, numWorkers(g.N), ckk*pix)
+	forWorkers(g.N, func(k, lo, hi int) {
+		dcol := s.buf(k, ckk*pix)
+		for i := lo; i < hi; i++ {
+			gemm(true, false, ckk, pix, g.O, 1, w, ckk, dy[i*outSize:(i+1)*outSize], pix, 0, dcol, pix)
+			dxi := dx[i*inSize : (i+1)*inSize]
+			clear(dxi)
+			col2im(g, dcol, dxi)
 		}
 	})
 }
 
-// convGradInput: ∂L/∂x = col2im(wᵀ · ∂L/∂y).
-func convGradInput[T float](g convGeom, w, dy, dx []T, s *scratch[T]) {
-	ckk, pix, chunk := g.ckk(), g.pix(), g.chunk()
-	dcol, dy2 := s.get(ckk*chunk*pix, g.O*chunk*pix)
-	clear(dx)
-	for b0 := 0; b0 < g.N; b0 += chunk {
-		nb := min(chunk, g.N-b0)
-		cols := nb * pix
-		gatherDY(g, dy, b0, nb, dy2)
-		gemm(true, false, ckk, cols, g.O, 1, w, ckk, dy2, cols, 0, dcol, cols)
-		col2im(g, dcol[:ckk*cols], b0, nb, dx)
-	}
-}
-
-// convGradWeight: ∂L/∂w = Σ over chunks of ∂L/∂y · im2col(x)ᵀ.
+// convGradWeight: ∂L/∂w = Σᵢ ∂L/∂yᵢ · im2col(xᵢ)ᵀ, summed per worker, then
+// across workers.
 func convGradWeight[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
-	ckk, pix, chunk := g.ckk(), g.pix(), g.chunk()
-	col, dy2 := s.get(ckk*chunk*pix, g.O*chunk*pix)
-	var beta T
-	for b0 := 0; b0 < g.N; b0 += chunk {
-		nb := min(chunk, g.N-b0)
-		cols := nb * pix
-		im2col(g, x, b0, nb, col[:ckk*cols])
-		gatherDY(g, dy, b0, nb, dy2)
-		gemm(false, true, g.O, ckk, cols, 1, dy2, cols, col, cols, beta, dw, ckk)
-		beta = 1
+	ckk, pix := g.ckk(), g.pix()
+	inSize, outSize := g.C*g.H*g.W, g.O*pix
+	workers := numWorkers(g.N)
+	s.reserve(0, workers, ckk*pix)
+	s.reserve(workers, 2*workers, len(dw))
+	forWorkers(g.N, func(k, lo, hi int) {
+		col := s.buf(k, ckk*pix)
+		part := dw
+		if k > 0 {
+			part = s.buf(workers+k, len(dw))
+		}
+		clear(part)
+		for i := lo; i < hi; i++ {
+			im2col(g, x[i*inSize:(i+1)*inSize], col)
+			gemm(false, true, g.O, ckk, pix, 1, dy[i*outSize:(i+1)*outSize], pix, col, pix, 1, part, ckk)
+		}
+	})
+	for k := 1; k < workers; k++ {
+		part := s.buf(workers+k, len(dw))
+		for j, v := range part {
+			dw[j] += v
+		}
 	}
 }
 
-// im2col unfolds images b0…b0+nb−1 of x into col, a (C·KH·KW, nb·Ho·Wo)
-// matrix whose column (i, oh, ow) holds the receptive field of output pixel
-// (oh, ow) of image i, zeros where it overhangs the padding.
-func im2col[T float](g convGeom, x []T, b0, nb int, col []T) {
-	pix, cols := g.pix(), nb*g.pix()
-	forEach(nb, func(i int) {
-		img := x[(b0+i)*g.C*g.H*g.W:]
-		for c := 0; c < g.C; c++ {
-			plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
-			for ki := 0; ki < g.KH; ki++ {
-				for kj := 0; kj < g.KW; kj++ {
-					r := (c*g.KH+ki)*g.KW + kj
-					dst := col[r*cols+i*pix : r*cols+(i+1)*pix]
-					lo, hi := rangeInside(g.P-kj, g.S, g.W, g.Wo)
-					for oh := 0; oh < g.Ho; oh++ {
-						row := dst[oh*g.Wo : (oh+1)*g.Wo]
-						ih := oh*g.S - g.P + ki
-						if ih < 0 || ih >= g.H || lo >= hi {
-							clear(row)
-							continue
-						}
-						clear(row[:lo])
-						clear(row[hi:])
-						src := plane[ih*g.W:]
-						if g.S == 1 {
-							copy(row[lo:hi], src[lo-g.P+kj:hi-g.P+kj])
-						} else {
-							for ow := lo; ow < hi; ow++ {
-								row[ow] = src[ow*g.S-g.P+kj]
-							}
+// im2col unfolds one image into col, a (C·KH·KW, Ho·Wo) matrix whose
+// column (oh, ow) holds the receptive field of output pixel (oh, ow),
+// zeros where it overhangs the padding.
+func im2col[T float](g convGeom, img, col []T) {
+	pix := g.pix()
+	samePlane := g.S == 1 && g.Wo == g.W
+	for c := 0; c < g.C; c++ {
+		plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
+		for ki := 0; ki < g.KH; ki++ {
+			for kj := 0; kj < g.KW; kj++ {
+				r := (c*g.KH+ki)*g.KW + kj
+				dst := col[r*pix : (r+1)*pix]
+				lo, hi := rangeInside(g.P-kj, g.S, g.W, g.Wo)
+				if samePlane {
+					shiftedPlane(dst, plane, g, ki, kj, lo, hi)
+					continue
+				}
+				for oh := 0; oh < g.Ho; oh++ {
+					row := dst[oh*g.Wo : (oh+1)*g.Wo]
+					ih := oh*g.S - g.P + ki
+					if ih < 0 || ih >= g.H || lo >= hi {
+						clear(row)
+						continue
+					}
+					clear(row[:lo])
+					clear(row[hi:])
+					src := plane[ih*g.W:]
+					if g.S == 1 {
+						copy(row[lo:hi], src[lo-g.P+kj:hi-g.P+kj])
+					} else {
+						for ow := lo; ow < hi; ow++ {
+							row[ow] = src[ow*g.S-g.P+kj]
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
-// col2im adds the columns of col back into images b0…b0+nb−1 of dx: the
-// adjoint of im2col.
-func col2im[T float](g convGeom, col []T, b0, nb int, dx []T) {
-	pix, cols := g.pix(), nb*g.pix()
-	forEach(nb, func(i int) {
-		img := dx[(b0+i)*g.C*g.H*g.W:]
-		for c := 0; c < g.C; c++ {
-			plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
-			for ki := 0; ki < g.KH; ki++ {
-				for kj := 0; kj < g.KW; kj++ {
-					r := (c*g.KH+ki)*g.KW + kj
-					src := col[r*cols+i*pix : r*cols+(i+1)*pix]
-					lo, hi := rangeInside(g.P-kj, g.S, g.W, g.Wo)
-					for oh := 0; oh < g.Ho; oh++ {
-						ih := oh*g.S - g.P + ki
-						if ih < 0 || ih >= g.H {
-							continue
-						}
-						row := src[oh*g.Wo : (oh+1)*g.Wo]
-						dst := plane[ih*g.W:]
-						for ow := lo; ow < hi; ow++ {
-							dst[ow*g.S-g.P+kj] += row[ow]
-						}
+// shiftedPlane fills one im2col row for a stride-1 convolution whose output
+// is as wide as its input: the row is the input plane shifted by
+// (ki−P, kj−P), so it is one copy of the rows that stay inside, with the
+// columns that wrapped around the edge zeroed, instead of one copy per row.
+func shiftedPlane[T float](dst, plane []T, g convGeom, ki, kj, lo, hi int) {
+	w := g.W
+	ohLo, ohHi := max(0, g.P-ki), min(g.Ho, g.H+g.P-ki)
+	if ohLo >= ohHi || lo >= hi {
+		clear(dst)
+		return
+	}
+	clear(dst[:ohLo*w])
+	clear(dst[ohHi*w:])
+	shift := (ki-g.P)*w + (kj - g.P)
+	from, to := ohLo*w, ohHi*w
+	// The first and last elements may fall outside the plane; they belong
+	// to wrapped columns, zeroed below.
+	s0, s1 := from+shift, to+shift
+	d0 := from
+	if s0 < 0 {
+		d0 -= s0
+		s0 = 0
+	}
+	if s1 > len(plane) {
+		s1 = len(plane)
+	}
+	copy(dst[d0:], plane[s0:s1])
+	if lo == 0 && hi == w {
+		return
+	}
+	// One or two wrapped columns per row: plain stores beat clear's call.
+	for oh := ohLo; oh < ohHi; oh++ {
+		row := dst[oh*w : (oh+1)*w]
+		for j := 0; j < lo; j++ {
+			row[j] = 0
+		}
+		for j := hi; j < w; j++ {
+			row[j] = 0
+		}
+	}
+}
+
+// col2im adds the columns of col back into one image dx: the adjoint of im2col.
+func col2im[T float](g convGeom, col, img []T) {
+	pix := g.pix()
+	for c := 0; c < g.C; c++ {
+		plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
+		for ki := 0; ki < g.KH; ki++ {
+			for kj := 0; kj < g.KW; kj++ {
+				r := (c*g.KH+ki)*g.KW + kj
+				src := col[r*pix : (r+1)*pix]
+				lo, hi := rangeInside(g.P-kj, g.S, g.W, g.Wo)
+				for oh := 0; oh < g.Ho; oh++ {
+					ih := oh*g.S - g.P + ki
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					row := src[oh*g.Wo : (oh+1)*g.Wo]
+					dst := plane[ih*g.W:]
+					for ow := lo; ow < hi; ow++ {
+						dst[ow*g.S-g.P+kj] += row[ow]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // rangeInside returns the output columns [lo, hi) whose input column
@@ -415,6 +493,27 @@ func rangeInside(off, stride, width, outW int) (lo, hi int) {
 		hi = 0
 	}
 	return min(lo, outW), max(hi, 0)
+}
+
+func numWorkers(n int) int { return max(1, min(runtime.GOMAXPROCS(0), n)) }
+
+// forWorkers splits [0, n) into numWorkers(n) contiguous ranges and runs
+// f(worker, lo, hi) for each on its own goroutine.
+func forWorkers(n int, f func(k, lo, hi int)) {
+	p := numWorkers(n)
+	if p == 1 {
+		f(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for k := 0; k < p; k++ {
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			f(k, n*k/p, n*(k+1)/p)
+		}(k)
+	}
+	wg.Wait()
 }
 
 // forEach runs f(0…n−1) spread over the available cores.

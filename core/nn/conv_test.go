@@ -20,6 +20,8 @@ var convCases = []struct {
 	{1, 2, 6, 7, 2, 3, 1, 0, true},
 	{2, 2, 9, 9, 3, 5, 2, 2, true},
 	{5, 1, 4, 4, 2, 3, 1, 1, true}, // several chunks' worth of tiny images
+	{2, 3, 6, 6, 2, 5, 1, 2, false},
+	{2, 2, 5, 7, 3, 3, 1, 2, true}, // output wider than input
 }
 
 func randSlice(rng *rand.Rand, n int) []float64 {
@@ -99,12 +101,14 @@ func TestConvMatchesNaive(t *testing.T) {
 			var s scratch[float32]
 			gy := make([]float32, len(y))
 			convForward(g, f32(x), f32(w), f32(b), gy, &s)
-			gdx, gdw := make([]float32, len(dx)), make([]float32, len(dw))
-			convGradInput(g, f32(w), f32(dy), gdx, &s)
+			gdx, gdw, gdx2 := make([]float32, len(dx)), make([]float32, len(dw)), make([]float32, len(dx))
+			var flip []float32
+			convGradInput(g, f32(w), f32(dy), gdx, &s, &flip)
+			convGradInputCol2im(g, f32(w), f32(dy), gdx2, &s)
 			convGradWeight(g, f32(x), f32(dy), gdw, &s)
 			gdb := make([]float32, g.O)
 			sumChannels(f32(dy), gdb, g.N, g.O, g.pix())
-			for name, pair := range map[string][2]any{"y": {y, gy}, "dx": {dx, gdx}, "dw": {dw, gdw}, "db": {db, gdb}} {
+			for name, pair := range map[string][2]any{"y": {y, gy}, "dx": {dx, gdx}, "dx (col2im)": {dx, gdx2}, "dw": {dw, gdw}, "db": {db, gdb}} {
 				if name == "db" && b == nil {
 					continue
 				}
@@ -186,7 +190,7 @@ func gradCheck64(t *testing.T, shapes [][]int, f func(in []*G.Node) (*G.Node, er
 }
 
 func TestConvGradientsFiniteDifferences(t *testing.T) {
-	for _, tc := range convCases[:5] {
+	for _, tc := range convCases {
 		shapes := [][]int{{tc.n, tc.c, tc.h, tc.w}, {tc.o, tc.c, tc.k, tc.k}}
 		if tc.bias {
 			shapes = append(shapes, []int{tc.o})

@@ -102,3 +102,44 @@ func (m *MLP) Params() []*Param {
 	}
 	return ps
 }
+
+// Conv is a 2-D convolution layer with a square kernel.
+type Conv struct {
+	W, B        *Param // B is nil for a convolution without bias
+	Stride, Pad int
+}
+
+// NewConv creates a k×k convolution from cin to cout channels with
+// PyTorch's default initialisation, U(±1/√fan_in) for weight and bias.
+func NewConv(rng *rand.Rand, name string, cin, cout, k, stride, pad int, bias bool) *Conv {
+	c := &Conv{W: NewParam(name+".w", cout, cin, k, k), Stride: stride, Pad: pad}
+	c.W.Weight = true
+	a := 1 / math.Sqrt(float64(cin*k*k))
+	c.W.InitUniform(rng, a)
+	if bias {
+		c.B = NewParam(name+".b", cout)
+		c.B.InitUniform(rng, a)
+	}
+	return c
+}
+
+// Forward applies the convolution to an (N, C, H, W) node.
+func (c *Conv) Forward(b *Builder, x *G.Node) (*G.Node, error) {
+	var bias *G.Node
+	if c.B != nil {
+		bias = b.Node(c.B)
+	}
+	y, err := Conv2D(x, b.Node(c.W), bias, c.Stride, c.Pad)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.W.Name, err)
+	}
+	return y, nil
+}
+
+// Params returns W and, if present, B.
+func (c *Conv) Params() []*Param {
+	if c.B == nil {
+		return []*Param{c.W}
+	}
+	return []*Param{c.W, c.B}
+}
