@@ -20,6 +20,9 @@ type ResNet struct {
 	Head    *nn.Linear
 }
 
+// lipSwish is the scale of LipSwish, x·σ(x)/1.1 (App. E).
+const lipSwish = 1 / 1.1
+
 // ResBlock is one residual block: conv, LipSwish, conv, plus the input
 // (through a 1×1 convolution when the width changes), then 2×2 average
 // pooling if Down, then LipSwish.
@@ -67,11 +70,8 @@ func (r *ResNet) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
 			return nil, fmt.Errorf("energy: input %v is not %d×%d×%d images: %w", x.Shape(), r.C, r.H, r.W, err)
 		}
 	}
-	h, err := r.Stem.Forward(b, x)
+	h, err := r.Stem.ForwardSwish(b, x, lipSwish)
 	if err != nil {
-		return nil, err
-	}
-	if h, err = nn.Activate(b, "lipswish", h); err != nil {
 		return nil, err
 	}
 	for _, blk := range r.Blocks {
@@ -87,11 +87,8 @@ func (r *ResNet) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
 
 // Forward applies the block.
 func (blk *ResBlock) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
-	h, err := blk.C1.Forward(b, x)
+	h, err := blk.C1.ForwardSwish(b, x, lipSwish)
 	if err != nil {
-		return nil, err
-	}
-	if h, err = nn.Activate(b, "lipswish", h); err != nil {
 		return nil, err
 	}
 	if h, err = blk.C2.Forward(b, h); err != nil {

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"hash"
+	"math"
 	"runtime"
 	"sync"
 
@@ -22,6 +23,20 @@ import (
 // gradients are separate ops, so a Langevin step, which needs only the
 // input gradient, never computes the weight gradient.
 func Conv2D(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
+	return conv2D(x, w, b, stride, pad, 0)
+}
+
+// Conv2DSwish is Swish(Conv2D(x, w, b), scale) in one op (scale 1/1.1 is
+// LipSwish): the activation is applied to each image's output while it is
+// still in cache, and its gradient is folded into the convolution's.
+func Conv2DSwish(x, w, b *G.Node, stride, pad int, scale float64) (*G.Node, error) {
+	if scale <= 0 {
+		return nil, fmt.Errorf("conv2d: swish scale %v must be > 0", scale)
+	}
+	return conv2D(x, w, b, stride, pad, scale)
+}
+
+func conv2D(x, w, b *G.Node, stride, pad int, act float64) (*G.Node, error) {
 	xs, ws := x.Shape(), w.Shape()
 	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[1] {
 		return nil, fmt.Errorf("conv2d: input %v and weight %v do not fit (want (N,C,H,W) and (O,C,KH,KW))", xs, ws)
@@ -34,7 +49,10 @@ func Conv2D(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	if g.Ho < 1 || g.Wo < 1 {
 		return nil, fmt.Errorf("conv2d: a %dx%d kernel does not fit a %dx%d input with padding %d", g.KH, g.KW, g.H, g.W, pad)
 	}
-	op := &conv2dOp{g: g}
+	op := &conv2dOp{g: g, act: act}
+	if act > 0 {
+		op.cache = &actCache{}
+	}
 	if b == nil {
 		return G.ApplyOp(op, x, w)
 	}
@@ -120,6 +138,16 @@ type conv2dOp struct {
 	g    convGeom
 	bias bool
 	buf  buffers
+	// act > 0 fuses y = act·z·σ(z) after the convolution z; cache keeps z
+	// and σ(z) for the gradient.
+	act   float64
+	cache *actCache
+}
+
+// actCache holds a fused activation's pre-activations and sigmoids.
+type actCache struct {
+	pre32, sig32 []float32
+	pre64, sig64 []float64
 }
 
 func (op *conv2dOp) Arity() int {
@@ -139,7 +167,12 @@ func (op *conv2dOp) outShape() tensor.Shape { return tensor.Shape{op.g.N, op.g.O
 func (op *conv2dOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.outShape(), nil
 }
-func (op *conv2dOp) String() string        { return fmt.Sprintf("Conv2D{%v, bias %v}", op.g, op.bias) }
+func (op *conv2dOp) String() string {
+	if op.act > 0 {
+		return fmt.Sprintf("Conv2DSwish{%v, bias %v, scale %g, %p}", op.g, op.bias, op.act, op.cache)
+	}
+	return fmt.Sprintf("Conv2D{%v, bias %v}", op.g, op.bias)
+}
 func (op *conv2dOp) WriteHash(h hash.Hash) { hashString(h, op) }
 func (op *conv2dOp) Hashcode() uint32      { return hashOf(op) }
 func (op *conv2dOp) DiffWRT(n int) []bool {
@@ -158,11 +191,20 @@ func (op *conv2dOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 	if err := checkOut(out, op.outShape()); err != nil {
 		return nil, err
 	}
+	n := op.g.N * op.g.O * op.g.pix()
 	switch x := in[0].Data().(type) {
 	case []float32:
-		convForward(op.g, x, in[1].Data().([]float32), biasOf[float32](in, op.bias), out.Data().([]float32), scratchFor[float32](&op.buf))
+		var post func(int, []float32)
+		if op.act > 0 {
+			post = swishPost(float32(op.act), grow(&op.cache.pre32, n), grow(&op.cache.sig32, n), exp32)
+		}
+		convForward(op.g, x, in[1].Data().([]float32), biasOf[float32](in, op.bias), out.Data().([]float32), scratchFor[float32](&op.buf), post)
 	case []float64:
-		convForward(op.g, x, in[1].Data().([]float64), biasOf[float64](in, op.bias), out.Data().([]float64), scratchFor[float64](&op.buf))
+		var post func(int, []float64)
+		if op.act > 0 {
+			post = swishPost(op.act, grow(&op.cache.pre64, n), grow(&op.cache.sig64, n), math.Exp)
+		}
+		convForward(op.g, x, in[1].Data().([]float64), biasOf[float64](in, op.bias), out.Data().([]float64), scratchFor[float64](&op.buf), post)
 	default:
 		return nil, fmt.Errorf("conv2d: unsupported data %T", x)
 	}
@@ -176,7 +218,26 @@ func biasOf[T float](in []G.Value, has bool) []T {
 	return in[2].Data().([]T)
 }
 
+// swishPost returns the per-image step of a fused Swish: y = scale·z·σ(z),
+// keeping z and σ(z) for the gradient. off is the image's offset into y.
+func swishPost[T float](scale T, pre, sig []T, exp func(T) T) func(off int, y []T) {
+	return func(off int, y []T) {
+		pz, sg := pre[off:off+len(y)], sig[off:off+len(y)]
+		for i, z := range y {
+			s := 1 / (1 + exp(-z))
+			pz[i], sg[i] = z, s
+			y[i] = scale * z * s
+		}
+	}
+}
+
 func (op *conv2dOp) SymDiff(inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	if op.act > 0 {
+		var err error
+		if grad, err = G.ApplyOp(&swishCachedGradOp{scale: op.act, cache: op.cache, shape: op.outShape()}, grad); err != nil {
+			return nil, err
+		}
+	}
 	dx, err := G.ApplyOp(&convGradInputOp{g: op.g}, inputs[1], grad)
 	if err != nil {
 		return nil, err
@@ -194,6 +255,58 @@ func (op *conv2dOp) SymDiff(inputs G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 		out = append(out, db)
 	}
 	return out, nil
+}
+
+// swishCachedGradOp turns ∂L/∂y of a fused Swish into ∂L/∂z with the z
+// and σ(z) its forward op cached.
+type swishCachedGradOp struct {
+	opBase
+	scale float64
+	cache *actCache
+	shape tensor.Shape
+}
+
+func (op *swishCachedGradOp) Arity() int    { return 1 }
+func (op *swishCachedGradOp) Type() hm.Type { t := tensorOf(len(op.shape)); return hm.NewFnType(t, t) }
+func (op *swishCachedGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.shape.Clone(), nil
+}
+func (op *swishCachedGradOp) String() string {
+	return fmt.Sprintf("SwishCachedGrad{%g, %p}", op.scale, op.cache)
+}
+func (op *swishCachedGradOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *swishCachedGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *swishCachedGradOp) DiffWRT(int) []bool    { return []bool{false} }
+func (op *swishCachedGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("conv2d swish: second derivatives are not implemented")
+}
+func (op *swishCachedGradOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newLike(in[0], op.shape...), in...)
+}
+func (op *swishCachedGradOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	if err := checkOut(out, op.shape); err != nil {
+		return nil, err
+	}
+	switch g := in[0].Data().(type) {
+	case []float32:
+		return out, swishGradFrom(float32(op.scale), g, op.cache.pre32, op.cache.sig32, out.Data().([]float32))
+	case []float64:
+		return out, swishGradFrom(op.scale, g, op.cache.pre64, op.cache.sig64, out.Data().([]float64))
+	}
+	return nil, fmt.Errorf("conv2d swish grad: unsupported data %T", in[0].Data())
+}
+
+func swishGradFrom[T float](scale T, g, pre, sig, dz []T) error {
+	if len(pre) != len(g) || len(sig) != len(g) {
+		return fmt.Errorf("conv2d swish grad: cache holds %d values for %d gradients (forward not run?)", len(pre), len(g))
+	}
+	parallel(len(g), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := sig[i]
+			dz[i] = g[i] * scale * (s + pre[i]*s*(1-s))
+		}
+	})
+	return nil
 }
 
 // convGradInputOp computes ∂L/∂x from the weight and ∂L/∂y.
@@ -283,7 +396,7 @@ func (op *convGradWeightOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, 
 // and the copies, with no BLAS threads spinning between calls.
 
 // convForward: y = w ⋆ x + b.
-func convForward[T float](g convGeom, x, w, b, y []T, s *scratch[T]) {
+func convForward[T float](g convGeom, x, w, b, y []T, s *scratch[T], post func(off int, y []T)) {
 	ckk, pix := g.ckk(), g.pix()
 	inSize, outSize := g.C*g.H*g.W, g.O*pix
 	s.reserve(0, numWorkers(g.N), ckk*pix)
@@ -300,6 +413,9 @@ func convForward[T float](g convGeom, x, w, b, y []T, s *scratch[T]) {
 						row[p] += bo
 					}
 				}
+			}
+			if post != nil {
+				post(i*outSize, yi)
 			}
 		}
 	})
@@ -323,7 +439,7 @@ func convGradInput[T float](g convGeom, w, dy, dx []T, s *scratch[T], flip *[]T)
 			}
 		}
 		gt := convGeom{N: g.N, C: g.O, H: g.Ho, W: g.Wo, O: g.C, KH: k, KW: k, S: 1, P: k - 1 - g.P, Ho: g.H, Wo: g.W}
-		convForward(gt, dy, wf, nil, dx, s)
+		convForward(gt, dy, wf, nil, dx, s, nil)
 		return
 	}
 	convGradInputCol2im(g, w, dy, dx, s)

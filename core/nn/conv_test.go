@@ -100,7 +100,7 @@ func TestConvMatchesNaive(t *testing.T) {
 			}
 			var s scratch[float32]
 			gy := make([]float32, len(y))
-			convForward(g, f32(x), f32(w), f32(b), gy, &s)
+			convForward(g, f32(x), f32(w), f32(b), gy, &s, nil)
 			gdx, gdw, gdx2 := make([]float32, len(dx)), make([]float32, len(dw)), make([]float32, len(dx))
 			var flip []float32
 			convGradInput(g, f32(w), f32(dy), gdx, &s, &flip)
@@ -204,6 +204,50 @@ func TestConvGradientsFiniteDifferences(t *testing.T) {
 				return Conv2D(in[0], in[1], b, tc.stride, tc.pad)
 			})
 		})
+	}
+}
+
+func TestConvSwishGradientsFiniteDifferences(t *testing.T) {
+	for _, tc := range convCases[:3] {
+		shapes := [][]int{{tc.n, tc.c, tc.h, tc.w}, {tc.o, tc.c, tc.k, tc.k}}
+		if tc.bias {
+			shapes = append(shapes, []int{tc.o})
+		}
+		t.Run(fmt.Sprint(shapes), func(t *testing.T) {
+			gradCheck64(t, shapes, func(in []*G.Node) (*G.Node, error) {
+				var b *G.Node
+				if tc.bias {
+					b = in[2]
+				}
+				return Conv2DSwish(in[0], in[1], b, tc.stride, tc.pad, 1/1.1)
+			})
+		})
+	}
+}
+
+// The fused op must compute exactly LipSwish(Conv2D(…)).
+func TestConvSwishMatchesComposition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	b := NewBuilder()
+	x := G.NewTensor(b.G, tensor.Float64, 4, G.WithShape(2, 3, 6, 6), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithShape(2, 3, 6, 6), tensor.WithBacking(randSlice(rng, 216)))))
+	w := G.NewTensor(b.G, tensor.Float64, 4, G.WithShape(4, 3, 3, 3), G.WithName("w"),
+		G.WithValue(tensor.New(tensor.WithShape(4, 3, 3, 3), tensor.WithBacking(randSlice(rng, 108)))))
+	fused := G.Must(Conv2DSwish(x, w, nil, 1, 1, 1/1.1))
+	composed := G.Must(Swish(G.Must(Conv2D(x, w, nil, 1, 1)), 1/1.1))
+	fo, co := b.Read(fused), b.Read(composed)
+	p, err := Compile(b, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	a, c := fo.v.Data().([]float64), co.v.Data().([]float64)
+	for i := range a {
+		if math.Abs(a[i]-c[i]) > 1e-12 {
+			t.Fatalf("element %d: fused %v, composed %v", i, a[i], c[i])
+		}
 	}
 }
 

@@ -143,3 +143,17 @@ func (c *Conv) Params() []*Param {
 	}
 	return []*Param{c.W, c.B}
 }
+
+// ForwardSwish applies the convolution followed by Swish with the given
+// scale (1/1.1 for LipSwish) as one fused op.
+func (c *Conv) ForwardSwish(b *Builder, x *G.Node, scale float64) (*G.Node, error) {
+	var bias *G.Node
+	if c.B != nil {
+		bias = b.Node(c.B)
+	}
+	y, err := Conv2DSwish(x, b.Node(c.W), bias, c.Stride, c.Pad, scale)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.W.Name, err)
+	}
+	return y, nil
+}
