@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(OUT)/bin/vaebm
 ARGS ?=
 
-.PHONY: deps build toy-25gaussians test bench clean
+.PHONY: deps build toy-25gaussians test bench gobench clean
 
 deps:
 	@./scripts/deps.sh
@@ -22,8 +22,14 @@ test: deps
 	$(GO) vet -tags purego ./...
 	$(GO) test -timeout 20m ./...
 
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./core/...
+# The reference workloads (../shared/bench/README.md) through the core, one
+# JSON line each as torch_ref.py prints them, then the PyTorch script and the
+# ratios when python3-torch is installed. Go micro-benchmarks: make gobench.
+bench: build
+	./scripts/bench.sh $(BIN) $(OUT)/bench
+
+gobench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./core/... ./bench/
 
 clean:
 	rm -rf $(OUT)

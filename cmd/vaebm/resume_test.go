@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,4 +115,90 @@ func TestKillAndResume(t *testing.T) {
 		t.Fatalf("compared %d keys; uninterrupted run has %d keys, resumed %d", compared, len(ra.Metrics), len(rb.Metrics))
 	}
 	t.Logf("killed after the first EBM checkpoint, resumed; %d metric series identical to the uninterrupted run (eval/vaebm_ll %v)", compared, rb.Metrics["eval/vaebm_ll"])
+}
+
+// Resuming from a corrupt training-state file fails with one message that
+// names the file, and keeps everything the run recorded before.
+func TestResumeFromCorruptState(t *testing.T) {
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	state := filepath.Join(out, "runs", "1", "energy.state")
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(state); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	code := run(ctx, []string{"--out", out, "run", "../../experiments/toy-25gaussians.yaml", "scale=smoke",
+		"ebm.steps=800", "ebm.checkpoint_every=25", "ebm.log_every=5"})
+	cancel()
+	if code != exitFailure {
+		t.Fatalf("interrupted run exited %d, want %d", code, exitFailure)
+	}
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.Get(1)
+	db.Close()
+	if err != nil || before.Status != tracker.Killed {
+		t.Fatalf("interrupted run: %+v, %v", before.Status, err)
+	}
+	raw, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 0xff
+	if err := os.WriteFile(state, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	stderr := captureStderr(t, func() {
+		if code := run(context.Background(), []string{"--out", out, "run", "--resume", "1"}); code != exitFailure {
+			t.Errorf("resume from a corrupt state exited %d, want %d", code, exitFailure)
+		}
+	})
+	t.Logf("resume said: %s", strings.TrimSpace(stderr))
+	if !strings.Contains(stderr, state) || !strings.Contains(stderr, "corrupt checkpoint") {
+		t.Errorf("message does not name the corrupt file %s:\n%s", state, stderr)
+	}
+	db, err = tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	after, err := db.Get(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != tracker.Failed || after.Metrics["vae/neg_elbo"] != before.Metrics["vae/neg_elbo"] {
+		t.Fatalf("after the failed resume: status %s, vae/neg_elbo %v (was %v)", after.Status, after.Metrics["vae/neg_elbo"], before.Metrics["vae/neg_elbo"])
+	}
+	steps, _, _ := db.Series(1, "vae/neg_elbo")
+	if len(steps) == 0 {
+		t.Fatal("the VAE's curve was lost")
+	}
+}
+
+// captureStderr runs f with os.Stderr redirected and returns what it wrote.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	done := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- b
+	}()
+	f()
+	os.Stderr = old
+	w.Close()
+	return string(<-done)
 }
