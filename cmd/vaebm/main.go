@@ -80,6 +80,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdCheck(g, args[1:])
 	case "bench":
 		err = cmdBench(args[1:])
+	case "classifier":
+		err = cmdClassifier(ctx, g, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return exitOK
@@ -117,6 +119,8 @@ const usage = `usage: vaebm [--out DIR] COMMAND ...
                                   draw samples from a finished run (CSV for 2-D data)
   table NAME                      render a paper table from the recorded runs
   check NAME                      compare a table with the paper's targets; exit 1 on a miss
+  classifier [--steps N] [--force]
+                                  train (or reuse from the stage cache) the MNIST mode classifier
   bench [mlp|conv|langevin|all] [--steps N] [--warmup N]
                                   time the reference workloads (JSON lines, as torch_ref.py)
 

@@ -294,3 +294,32 @@ func TestPoolingMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestSoftmaxCrossEntropy(t *testing.T) {
+	t.Run("gradient", func(t *testing.T) {
+		gradCheck64(t, [][]int{{4, 5}}, func(in []*G.Node) (*G.Node, error) {
+			tg := make([]float64, 20)
+			for i := 0; i < 4; i++ {
+				tg[i*5+(i*3)%5] = 1
+			}
+			tn := G.NewTensor(in[0].Graph(), tensor.Float64, 2, G.WithShape(4, 5), G.WithName("target"),
+				G.WithValue(tensor.New(tensor.WithShape(4, 5), tensor.WithBacking(tg))))
+			l, err := SoftmaxCrossEntropy(in[0], tn)
+			if err != nil {
+				return nil, err
+			}
+			// gradCheck64 weights a tensor output; make the scalar a 1-vector.
+			return G.Reshape(l, []int{1})
+		})
+	})
+	t.Run("value", func(t *testing.T) {
+		// Logits (0, log 3) with target class 1: p = 3/4, loss = log(4/3);
+		// adding 1000 to both must not overflow.
+		for _, shift := range []float64{0, 1000} {
+			got := xent([]float64{shift, shift + math.Log(3)}, []float64{0, 1}, nil, 1, 2)
+			if math.Abs(got-math.Log(4.0/3)) > 1e-12 {
+				t.Fatalf("shift %v: loss %v, want %v", shift, got, math.Log(4.0/3))
+			}
+		}
+	})
+}

@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/vaebm/vaebm/core/classifier"
+	"github.com/vaebm/vaebm/core/data"
+	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/tracker"
+)
+
+// ClassifierConfig sizes the MNIST mode classifier of the StackedMNIST evaluation.
+type ClassifierConfig struct {
+	Steps, BatchSize int
+	LR               float64
+	Seed             uint64
+}
+
+// DefaultClassifier trains about 4 epochs of MNIST.
+var DefaultClassifier = ClassifierConfig{Steps: 2000, BatchSize: 128, LR: 1e-3}
+
+// Classifier returns the trained MNIST classifier for cfg: from the stage
+// cache when a run trained it on the same data with the same code, else by
+// training it as a run of experiment "mnist-classifier". It also returns its
+// test accuracy and the run that trained it.
+func Classifier(ctx context.Context, opts Options, cfg ClassifierConfig) (*classifier.CNN, float64, int64, error) {
+	dir, err := data.MNISTDir()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	train, err := data.LoadMNIST(dir, "train")
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	test, err := data.LoadMNIST(dir, "test")
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	sum := sha256.New()
+	sum.Write(train.Pixels)
+	sum.Write(train.Labels)
+	digest := hex.EncodeToString(sum.Sum(nil))
+	raw, _ := json.Marshal(struct {
+		Stage  string
+		Config ClassifierConfig
+		Digest string
+		Code   string
+	}{"classifier", cfg, digest, CodeVersion()})
+	k := sha256.Sum256(raw)
+	key := hex.EncodeToString(k[:])
+	bar := NewBar(opts.Log)
+
+	c := classifier.New(newRNG(cfg.Seed, streamVAEInit))
+	if !opts.Force {
+		e, ok, err := opts.DB.LookupStage(key)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if ok {
+			if err := nn.LoadParams(e.Path, c.Params()); err == nil {
+				ri, err := opts.DB.Get(e.RunID)
+				if err == nil {
+					bar.Say("classifier: reusing the one trained by run %d (test accuracy %.4f; --force retrains)", e.RunID, ri.Metrics["classifier/test_acc"])
+					return c, ri.Metrics["classifier/test_acc"], e.RunID, nil
+				}
+			} else {
+				bar.Say("classifier: cached stage unusable, training instead: %v", err)
+			}
+		}
+	}
+	prov := CurrentProvenance()
+	params := map[string]string{"steps": fmt.Sprint(cfg.Steps), "batch_size": fmt.Sprint(cfg.BatchSize), "lr": fmt.Sprint(cfg.LR), "seed": fmt.Sprint(cfg.Seed)}
+	run, err := opts.DB.StartRun(ctx, tracker.RunSpec{
+		Experiment: "mnist-classifier", Name: fmt.Sprintf("mnist-classifier-seed%d", cfg.Seed), Config: string(raw), Seed: cfg.Seed,
+		GitCommit: prov.GitCommit, GitDirty: prov.GitDirty, GoVersion: prov.GoVersion, Modules: prov.Modules,
+		Command: opts.Command, Params: params,
+	})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	fail := func(err error) (*classifier.CNN, float64, int64, error) {
+		return nil, 0, run.ID, recordFailure(run, err)
+	}
+	if err := run.SetDatasetDigest(digest); err != nil {
+		return fail(err)
+	}
+	bar.Say("run %d: training the MNIST classifier (%d steps of %d)", run.ID, cfg.Steps, cfg.BatchSize)
+	t0 := time.Now()
+	progress := func(step, total int, msg string) { bar.Update("classifier", step, total, msg) }
+	if err := classifier.Train(ctx, c, train, classifier.Config{Steps: cfg.Steps, BatchSize: cfg.BatchSize, LR: cfg.LR},
+		newRNG(cfg.Seed, streamVAETrain), run, progress); err != nil {
+		return fail(err)
+	}
+	run.Log("time/classifier_s", 0, time.Since(t0).Seconds())
+	p, err := classifier.NewPredictor(c, 500)
+	if err != nil {
+		return fail(err)
+	}
+	acc, err := p.Accuracy(test)
+	if err != nil {
+		return fail(err)
+	}
+	run.Log("classifier/test_acc", 0, acc)
+	path := filepath.Join(opts.OutDir, "cache", "classifier", key+".ckpt")
+	if err := saveCheckpoint(run, path, c.Params()); err != nil {
+		return fail(err)
+	}
+	if err := opts.DB.RecordStage(tracker.StageEntry{Key: key, Stage: "classifier", Path: path, RunID: run.ID, Inputs: string(raw)}); err != nil {
+		return fail(err)
+	}
+	if err := run.Finish(); err != nil {
+		return nil, 0, run.ID, err
+	}
+	bar.Say("classifier: test accuracy %.4f on %d MNIST test images (%.0f s)", acc, test.N, time.Since(t0).Seconds())
+	return c, acc, run.ID, nil
+}
