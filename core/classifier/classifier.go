@@ -71,7 +71,9 @@ type Config struct {
 }
 
 // Logger records a metric point.
-type Logger interface{ Log(key string, step int, value float64) }
+type Logger interface {
+	Log(key string, step int, value float64)
+}
 
 // Train fits c to MNIST with Adam on the softmax cross-entropy, logging the
 // mean loss and batch accuracy every 50 steps.
