@@ -323,3 +323,18 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		}
 	})
 }
+
+func TestWeightNormGradients(t *testing.T) {
+	gradCheck64(t, [][]int{{3, 2, 3, 3}, {3}}, func(in []*G.Node) (*G.Node, error) { return WeightNorm(in[0], in[1]) })
+}
+
+func TestWeightNormValue(t *testing.T) {
+	v, g, w := []float64{3, 4, 0, 0, 2, 0}, []float64{10, 0.5}, make([]float64, 6)
+	weightNorm(v, g, w, 2, 3)
+	want := []float64{6, 8, 0, 0, 0.5, 0}
+	for i := range w {
+		if math.Abs(w[i]-want[i]) > 1e-12 {
+			t.Fatalf("weight norm %v, want %v", w, want)
+		}
+	}
+}
