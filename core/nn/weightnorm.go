@@ -27,7 +27,7 @@ type weightNormOp struct {
 }
 
 func (op *weightNormOp) rows() (n, d int) { return op.shape[0], op.shape.TotalSize() / op.shape[0] }
-func (op *weightNormOp) Arity() int      { return 2 }
+func (op *weightNormOp) Arity() int       { return 2 }
 func (op *weightNormOp) Type() hm.Type {
 	t := tensorOf(len(op.shape))
 	return hm.NewFnType(t, tensorOf(1), t)
@@ -107,7 +107,9 @@ func (op *weightNormGradOp) outShape() tensor.Shape {
 	}
 	return op.shape.Clone()
 }
-func (op *weightNormGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.outShape(), nil }
+func (op *weightNormGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.outShape(), nil
+}
 func (op *weightNormGradOp) String() string {
 	return fmt.Sprintf("WeightNormGrad{%v, gain %v}", op.shape, op.wrtGain)
 }
