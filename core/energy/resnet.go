@@ -2,6 +2,7 @@ package energy
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -63,6 +64,32 @@ func NewResNet(rng *rand.Rand, c, h, w, width int, blocks []BlockSpec) *ResNet {
 // Forward returns E_ψ(x) as a (batch, 1) node for x of shape (batch, C·H·W)
 // or (batch, C, H, W).
 func (r *ResNet) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
+	return r.forward(b, x, nil)
+}
+
+// convAct applies c then LipSwish: fused, or, when taps is not nil, as
+// two ops with the convolution's output recorded in taps.
+func convAct(b *nn.Builder, c *nn.Conv, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
+	if taps == nil {
+		return c.ForwardSwish(b, x, lipSwish)
+	}
+	z, err := c.Forward(b, x)
+	if err != nil {
+		return nil, err
+	}
+	taps[c] = z
+	return nn.Activate(b, "lipswish", z)
+}
+
+func tapped(b *nn.Builder, c *nn.Conv, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
+	z, err := c.Forward(b, x)
+	if err == nil && taps != nil {
+		taps[c] = z
+	}
+	return z, err
+}
+
+func (r *ResNet) forward(b *nn.Builder, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
 	n := x.Shape()[0]
 	if x.Dims() != 4 {
 		var err error
@@ -70,12 +97,12 @@ func (r *ResNet) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
 			return nil, fmt.Errorf("energy: input %v is not %d×%d×%d images: %w", x.Shape(), r.C, r.H, r.W, err)
 		}
 	}
-	h, err := r.Stem.ForwardSwish(b, x, lipSwish)
+	h, err := convAct(b, r.Stem, x, taps)
 	if err != nil {
 		return nil, err
 	}
 	for _, blk := range r.Blocks {
-		if h, err = blk.Forward(b, h); err != nil {
+		if h, err = blk.forward(b, h, taps); err != nil {
 			return nil, err
 		}
 	}
@@ -86,17 +113,19 @@ func (r *ResNet) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
 }
 
 // Forward applies the block.
-func (blk *ResBlock) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
-	h, err := blk.C1.ForwardSwish(b, x, lipSwish)
+func (blk *ResBlock) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) { return blk.forward(b, x, nil) }
+
+func (blk *ResBlock) forward(b *nn.Builder, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
+	h, err := convAct(b, blk.C1, x, taps)
 	if err != nil {
 		return nil, err
 	}
-	if h, err = blk.C2.Forward(b, h); err != nil {
+	if h, err = tapped(b, blk.C2, h, taps); err != nil {
 		return nil, err
 	}
 	skip := x
 	if blk.Skip != nil {
-		if skip, err = blk.Skip.Forward(b, x); err != nil {
+		if skip, err = tapped(b, blk.Skip, x, taps); err != nil {
 			return nil, err
 		}
 	}
@@ -122,4 +151,78 @@ func (r *ResNet) Params() []*nn.Param {
 		}
 	}
 	return append(ps, r.Head.Params()...)
+}
+
+// convs lists the convolutions in the order data flows through them.
+func (r *ResNet) convs() []*nn.Conv {
+	out := []*nn.Conv{r.Stem}
+	for _, blk := range r.Blocks {
+		out = append(out, blk.C1, blk.C2)
+		if blk.Skip != nil {
+			out = append(out, blk.Skip)
+		}
+	}
+	return out
+}
+
+// WeightNormalize puts every convolution under weight normalisation.
+func (r *ResNet) WeightNormalize() {
+	for _, c := range r.convs() {
+		c.WeightNormalize()
+	}
+}
+
+// DataInit is the data-dependent initialisation of weight normalisation
+// (Salimans & Kingma 2016): layer by layer in data order, the gain and bias
+// are set so that the convolution's outputs on the batch x (n images) have
+// zero mean and unit variance per channel.
+func (r *ResNet) DataInit(x []float32, n int) error {
+	for _, c := range r.convs() {
+		if c.Gain == nil {
+			return fmt.Errorf("energy: data-dependent initialisation needs weight normalisation (%s has none)", c.W.Name)
+		}
+		g := c.Gain.Data()
+		for i := range g {
+			g[i] = 1
+		}
+		if c.B != nil {
+			clear(c.B.Data())
+		}
+		b := nn.NewBuilder()
+		in, it := b.Input("x", n, r.C*r.H*r.W)
+		copy(it.Data().([]float32), x)
+		taps := map[*nn.Conv]*G.Node{}
+		if _, err := r.forward(b, in, taps); err != nil {
+			return err
+		}
+		out := b.Read(taps[c])
+		prog, err := nn.Compile(b, nil, nil)
+		if err != nil {
+			return err
+		}
+		if err := prog.Run(); err != nil {
+			return err
+		}
+		z := out.Values()
+		shape := taps[c].Shape()
+		ch, hw := shape[1], shape[2]*shape[3]
+		for o := 0; o < ch; o++ {
+			var s, ss float64
+			for i := 0; i < n; i++ {
+				for _, v := range z[(i*ch+o)*hw : (i*ch+o+1)*hw] {
+					s += float64(v)
+					ss += float64(v) * float64(v)
+				}
+			}
+			cnt := float64(n * hw)
+			mean := s / cnt
+			std := math.Sqrt(math.Max(ss/cnt-mean*mean, 0)) + 1e-6
+			g[o] = float32(1 / std)
+			if c.B != nil {
+				c.B.Data()[o] = float32(-mean / std)
+			}
+		}
+		prog.Close()
+	}
+	return nil
 }

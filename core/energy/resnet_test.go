@@ -78,3 +78,58 @@ func TestResNetGradients(t *testing.T) {
 		t.Fatalf("only %d elements checked", checked)
 	}
 }
+
+// After data-dependent initialisation every weight-normalised convolution
+// outputs unit variance per channel on the initialisation batch, and zero
+// mean where it has a bias.
+func TestResNetDataInit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	net := NewResNet(rng, 3, 8, 8, 4, []BlockSpec{{Out: 4, Down: true}, {Out: 6, Down: true}})
+	net.WeightNormalize()
+	const n = 16
+	x := make([]float32, n*3*8*8)
+	for i := range x {
+		x[i] = float32(0.5 + 2*rng.NormFloat64())
+	}
+	if err := net.DataInit(x, n); err != nil {
+		t.Fatal(err)
+	}
+	b := nn.NewBuilder()
+	in, it := b.Input("x", n, 3*8*8)
+	copy(it.Data().([]float32), x)
+	taps := map[*nn.Conv]*G.Node{}
+	if _, err := net.forward(b, in, taps); err != nil {
+		t.Fatal(err)
+	}
+	outs := map[*nn.Conv]*nn.Output{}
+	for c, z := range taps {
+		outs[c] = b.Read(z)
+	}
+	p, err := nn.Compile(b, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for c, o := range outs {
+		z := o.Values()
+		s := taps[c].Shape()
+		ch, hw := s[1], s[2]*s[3]
+		for k := 0; k < ch; k++ {
+			var sum, ss float64
+			for i := 0; i < n; i++ {
+				for _, v := range z[(i*ch+k)*hw : (i*ch+k+1)*hw] {
+					sum += float64(v)
+					ss += float64(v) * float64(v)
+				}
+			}
+			cnt := float64(n * hw)
+			mean, variance := sum/cnt, ss/cnt-(sum/cnt)*(sum/cnt)
+			// A skip convolution has no bias: only its scale is set.
+			if (c.B != nil && math.Abs(mean) > 1e-3) || math.Abs(variance-1) > 1e-2 {
+				t.Errorf("%s channel %d: mean %.4f variance %.4f after data init", c.W.Name, k, mean, variance)
+			}
+		}
+	}
+}

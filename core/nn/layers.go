@@ -107,6 +107,25 @@ func (m *MLP) Params() []*Param {
 type Conv struct {
 	W, B        *Param // B is nil for a convolution without bias
 	Stride, Pad int
+	// Gain, when set, weight-normalises the layer: the kernel is
+	// Gain · W/‖W‖ per output channel, W being the direction.
+	Gain *Param
+}
+
+// WeightNormalize switches c to weight normalisation with unit gains.
+func (c *Conv) WeightNormalize() {
+	c.Gain = NewParam(c.W.Name+".g", c.W.T.Shape()[0])
+	for i := range c.Gain.Data() {
+		c.Gain.Data()[i] = 1
+	}
+}
+
+// kernel returns the node of the convolution's effective weight.
+func (c *Conv) kernel(b *Builder) (*G.Node, error) {
+	if c.Gain == nil {
+		return b.Node(c.W), nil
+	}
+	return WeightNorm(b.Node(c.W), b.Node(c.Gain))
 }
 
 // NewConv creates a k×k convolution from cin to cout channels with
@@ -129,19 +148,27 @@ func (c *Conv) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	if c.B != nil {
 		bias = b.Node(c.B)
 	}
-	y, err := Conv2D(x, b.Node(c.W), bias, c.Stride, c.Pad)
+	k, err := c.kernel(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.W.Name, err)
+	}
+	y, err := Conv2D(x, k, bias, c.Stride, c.Pad)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.W.Name, err)
 	}
 	return y, nil
 }
 
-// Params returns W and, if present, B.
+// Params returns W and, if present, B and the gain.
 func (c *Conv) Params() []*Param {
-	if c.B == nil {
-		return []*Param{c.W}
+	ps := []*Param{c.W}
+	if c.B != nil {
+		ps = append(ps, c.B)
 	}
-	return []*Param{c.W, c.B}
+	if c.Gain != nil {
+		ps = append(ps, c.Gain)
+	}
+	return ps
 }
 
 // ForwardSwish applies the convolution followed by Swish with the given
@@ -151,7 +178,11 @@ func (c *Conv) ForwardSwish(b *Builder, x *G.Node, scale float64) (*G.Node, erro
 	if c.B != nil {
 		bias = b.Node(c.B)
 	}
-	y, err := Conv2DSwish(x, b.Node(c.W), bias, c.Stride, c.Pad, scale)
+	k, err := c.kernel(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.W.Name, err)
+	}
+	y, err := Conv2DSwish(x, k, bias, c.Stride, c.Pad, scale)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.W.Name, err)
 	}
