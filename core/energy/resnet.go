@@ -113,7 +113,9 @@ func (r *ResNet) forward(b *nn.Builder, x *G.Node, taps map[*nn.Conv]*G.Node) (*
 }
 
 // Forward applies the block.
-func (blk *ResBlock) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) { return blk.forward(b, x, nil) }
+func (blk *ResBlock) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
+	return blk.forward(b, x, nil)
+}
 
 func (blk *ResBlock) forward(b *nn.Builder, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
 	h, err := convAct(b, blk.C1, x, taps)
