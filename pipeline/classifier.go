@@ -22,8 +22,10 @@ type ClassifierConfig struct {
 	Seed             uint64
 }
 
-// DefaultClassifier trains about 4 epochs of MNIST.
-var DefaultClassifier = ClassifierConfig{Steps: 2000, BatchSize: 128, LR: 1e-3}
+// DefaultClassifier trains about 7 epochs of MNIST. 2,000 steps at a
+// constant rate gave 98.69% test accuracy, short of the 99% the StackedMNIST
+// evaluation needs.
+var DefaultClassifier = ClassifierConfig{Steps: 3500, BatchSize: 128, LR: 2e-3}
 
 // Classifier returns the trained MNIST classifier for cfg: from the stage
 // cache when a run trained it on the same data with the same code, else by

@@ -75,8 +75,9 @@ type Logger interface {
 	Log(key string, step int, value float64)
 }
 
-// Train fits c to MNIST with Adam on the softmax cross-entropy, logging the
-// mean loss and batch accuracy every 50 steps.
+// Train fits c to MNIST with Adam on the softmax cross-entropy, the
+// learning rate decaying linearly to a tenth of cfg.LR, logging the mean
+// loss and batch accuracy every 50 steps.
 func Train(ctx context.Context, c *CNN, m *data.MNIST, cfg Config, rng *rand.Rand, log Logger, progress func(step, total int, msg string)) error {
 	b := nn.NewBuilder()
 	x, xt := b.Input("x", cfg.BatchSize, 784)
@@ -121,6 +122,7 @@ func Train(ctx context.Context, c *CNN, m *data.MNIST, cfg Config, rng *rand.Ran
 		if err != nil {
 			return err
 		}
+		opt.LR = cfg.LR * (1 - 0.9*float64(step-1)/float64(max(1, cfg.Steps-1)))
 		if err := opt.Step(grads); err != nil {
 			return err
 		}
