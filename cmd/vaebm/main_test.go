@@ -29,6 +29,11 @@ func TestBadInputExitCodes(t *testing.T) {
 		{"corrupt db", []string{"--out", corruptDB, "runs"}, exitFailure},
 		{"unknown run", []string{"--out", dir, "runs", "show", "42"}, exitFailure},
 		{"unknown table", []string{"--out", dir, "table", "table9"}, exitFailure},
+		{"check with cells missing", []string{"--out", dir, "check", "toy-25gaussians"}, exitFailure},
+		{"bad metric filter", []string{"--out", dir, "runs", "--metric", "eval/ll~1"}, exitUsage},
+		{"resume unknown run", []string{"--out", dir, "run", "--resume", "42"}, exitFailure},
+		{"resume with a file", []string{"--out", dir, "run", "--resume", "1", "x.yaml"}, exitUsage},
+		{"unknown workload", []string{"bench", "resnet9"}, exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := run(context.Background(), tc.args); got != tc.code {
