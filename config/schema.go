@@ -109,6 +109,10 @@ type Langevin struct {
 	StepSize float64 `yaml:"step_size"`
 	// TestSteps is the chain length when sampling after training (App. E runs longer chains).
 	TestSteps int `yaml:"test_steps"`
+	// TestStepSize is the step size of those chains (default StepSize). The
+	// unadjusted Langevin algorithm is biased by its step: a step that is
+	// fine for short training chains can be too coarse for sampling.
+	TestStepSize float64 `yaml:"test_step_size"`
 	// Target is "eq9" (E(T(ε)) + ½‖ε‖², the paper) or "xz_log_density"
 	// (E(x) − log p(z) − log p(x|z) at (x, z) = T(ε), as the NVlabs code does,
 	// which adds Σ log σ_x(z)).

@@ -64,6 +64,9 @@ func (e *Experiment) Validate() error {
 	if e.Langevin.Target != "eq9" && e.Langevin.Target != "xz_log_density" {
 		return bad("langevin.target", "is %q, want eq9 or xz_log_density", e.Langevin.Target)
 	}
+	if e.Langevin.TestStepSize < 0 {
+		return bad("langevin.test_step_size", "must be ≥ 0 (0: langevin.step_size)")
+	}
 	if e.VAE.CheckpointEvery < 0 || e.EBM.CheckpointEvery < 0 {
 		return bad("checkpoint_every", "vae.checkpoint_every and ebm.checkpoint_every must be ≥ 0")
 	}

@@ -83,7 +83,7 @@ func TestToySmokeEndToEnd(t *testing.T) {
 		t.Errorf("only %d artifacts recorded", len(r.Artifacts))
 	}
 
-	path, err := Sample(context.Background(), db, out, id, 50, "vaebm", "")
+	path, err := Sample(context.Background(), db, out, id, 50, "vaebm", "", SampleOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestToySmokeEndToEnd(t *testing.T) {
 	raw, _ := os.ReadFile(ck)
 	raw[len(raw)/2] ^= 0xff
 	os.WriteFile(ck, raw, 0o644)
-	_, err = Sample(context.Background(), db, out, id, 5, "vaebm", "")
+	_, err = Sample(context.Background(), db, out, id, 5, "vaebm", "", SampleOptions{Steps: 2, PNG: filepath.Join(out, "s.png")})
 	if !errors.Is(err, nn.ErrCorruptCheckpoint) {
 		t.Fatalf("corrupt checkpoint: got %v", err)
 	}

@@ -7,13 +7,21 @@ import (
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/plots"
 	"github.com/vaebm/vaebm/tracker"
 )
+
+// SampleOptions override the run's test-time chain; zero keeps its config.
+type SampleOptions struct {
+	Steps    int     // Langevin steps per chain (langevin.test_steps)
+	StepSize float64 // Langevin step size
+	PNG      string  // also draw the samples here, when not empty
+}
 
 // Sample draws n samples of model ("vaebm" or "vae") from finished run id,
 // using its recorded config and checkpoints, and writes them to path as CSV
 // (columns model, x, y). It returns the path written.
-func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, model, path string) (string, error) {
+func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
 	r, err := db.Get(id)
 	if err != nil {
 		return "", err
@@ -27,6 +35,12 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	}
 	if exp.Data.Name != "25gaussians" {
 		return "", fmt.Errorf("run %d: sampling %s runs is not implemented yet", id, exp.Data.Name)
+	}
+	if so.Steps > 0 {
+		exp.Langevin.TestSteps = so.Steps
+	}
+	if so.StepSize > 0 {
+		exp.Langevin.TestStepSize = so.StepSize
 	}
 	m := newToyModels(exp)
 	dir := RunDir(out, id)
@@ -58,5 +72,22 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	if path == "" {
 		path = filepath.Join(out, "samples", fmt.Sprintf("run%d-%s-%d.csv", id, model, n))
 	}
-	return path, WriteSamplesCSV(path, map[string][]float32{model: s})
+	if err := WriteSamplesCSV(path, map[string][]float32{model: s}); err != nil {
+		return "", err
+	}
+	if so.PNG != "" {
+		title := model
+		if model == "vaebm" {
+			h := exp.Langevin.TestStepSize
+			if h == 0 {
+				h = exp.Langevin.StepSize
+			}
+			title = fmt.Sprintf("VAEBM, %d Langevin steps of %g", exp.Langevin.TestSteps, h)
+		}
+		lim := m.data.Spacing*float64(m.data.Grid-1)/2 + 4*m.data.Std + 0.5
+		if err := plots.Scatter2D(so.PNG, []plots.Panel{{Title: title, Points: s}}, lim); err != nil {
+			return "", err
+		}
+	}
+	return path, nil
 }

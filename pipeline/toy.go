@@ -394,7 +394,11 @@ func energies(en *energy.MLP, x []float32) ([]float64, error) {
 // and run the test-time number of Langevin steps (App. E).
 func sampleVAEBM(ctx context.Context, exp config.Experiment, m toyModels, rng *rand.Rand, n int) ([]float32, error) {
 	batch := min(n, 1000)
-	lang, err := sampler.NewLangevinEpsSpace(m.vae, m.energy, batch, sampler.Target(exp.Langevin.Target), exp.Langevin.StepSize)
+	stepSize := exp.Langevin.TestStepSize
+	if stepSize == 0 {
+		stepSize = exp.Langevin.StepSize
+	}
+	lang, err := sampler.NewLangevinEpsSpace(m.vae, m.energy, batch, sampler.Target(exp.Langevin.Target), stepSize)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,10 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 	n := fs.Int("n", 1000, "number of samples")
 	model := fs.String("model", "vaebm", "vaebm or vae")
 	out := fs.String("out", "", "output file (default OUT/samples/runID-MODEL-N.csv)")
+	var so pipeline.SampleOptions
+	fs.IntVar(&so.Steps, "steps", 0, "Langevin steps per chain (default: the run's langevin.test_steps)")
+	fs.Float64Var(&so.StepSize, "step-size", 0, "Langevin step size (default: the run's langevin.step_size)")
+	fs.StringVar(&so.PNG, "png", "", "also draw the samples as a scatter plot in this PNG file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
@@ -35,7 +39,7 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 		return err
 	}
 	defer db.Close()
-	path, err := pipeline.Sample(ctx, db, g.out, id, *n, *model, *out)
+	path, err := pipeline.Sample(ctx, db, g.out, id, *n, *model, *out, so)
 	if err != nil {
 		return err
 	}
