@@ -31,8 +31,9 @@ test: deps
 # The reference workloads (../shared/bench/README.md) through the core, one
 # JSON line each as torch_ref.py prints them, then the PyTorch script and the
 # ratios when python3-torch is installed. Go micro-benchmarks: make gobench.
+TORCH_REF ?= ../shared/bench/torch_ref.py
 bench: build
-	./scripts/bench.sh $(BIN) $(OUT)/bench
+	TORCH_REF=$(TORCH_REF) ./scripts/bench.sh $(BIN) $(OUT)/bench
 
 gobench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./core/... ./bench/
