@@ -255,6 +255,9 @@ func TestPoolingGradientsFiniteDifferences(t *testing.T) {
 	t.Run("avgpool", func(t *testing.T) {
 		gradCheck64(t, [][]int{{2, 3, 4, 6}}, func(in []*G.Node) (*G.Node, error) { return AvgPool2D(in[0], 2) })
 	})
+	t.Run("upsample", func(t *testing.T) {
+		gradCheck64(t, [][]int{{2, 3, 3, 2}}, func(in []*G.Node) (*G.Node, error) { return Upsample2D(in[0], 2) })
+	})
 	t.Run("sum over space", func(t *testing.T) {
 		gradCheck64(t, [][]int{{2, 3, 4, 5}}, func(in []*G.Node) (*G.Node, error) { return SumSpatial(in[0]) })
 	})
@@ -280,6 +283,16 @@ func TestPoolingMatchesNaive(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+	up := make([]float64, len(x)*9)
+	upsample(3, s, x, up)
+	for i := range up {
+		n, r := i/(4*3*6*3*3), i%(4*3*6*3*3)
+		c, r := r/(4*3*6*3), r%(4*3*6*3)
+		oh, ow := r/(6*3), r%(6*3)
+		if want := x[((n*3+c)*4+oh/3)*6+ow/3]; up[i] != want {
+			t.Fatalf("upsample element %d = %v, want %v", i, up[i], want)
 		}
 	}
 	sum := make([]float64, 6)

@@ -275,3 +275,99 @@ func sumChannels[T float](x, y []T, n, c, hw int) {
 		}
 	}
 }
+
+// Upsample2D repeats each pixel of x (N, C, H, W) into a k×k block, giving
+// (N, C, k·H, k·W): nearest-neighbour upsampling for decoders. Its gradient
+// sums each block, k² times the average pooling.
+func Upsample2D(x *G.Node, k int) (*G.Node, error) {
+	s := x.Shape()
+	if len(s) != 4 || k < 1 {
+		return nil, fmt.Errorf("upsample: input %v is not (N,C,H,W) or factor %d < 1", s, k)
+	}
+	return G.ApplyOp(&upsampleOp{k: k, in: tensor.Shape{s[0], s[1], s[2], s[3]}}, x)
+}
+
+type upsampleOp struct {
+	opBase
+	k  int
+	in tensor.Shape
+}
+
+func (op *upsampleOp) out() tensor.Shape {
+	return tensor.Shape{op.in[0], op.in[1], op.in[2] * op.k, op.in[3] * op.k}
+}
+func (op *upsampleOp) Arity() int                                     { return 1 }
+func (op *upsampleOp) Type() hm.Type                                  { t := tensorOf(4); return hm.NewFnType(t, t) }
+func (op *upsampleOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.out(), nil }
+func (op *upsampleOp) String() string                                 { return fmt.Sprintf("Upsample{%d, %v}", op.k, op.in) }
+func (op *upsampleOp) WriteHash(h hash.Hash)                          { hashString(h, op) }
+func (op *upsampleOp) Hashcode() uint32                               { return hashOf(op) }
+func (op *upsampleOp) DiffWRT(int) []bool                             { return []bool{true} }
+func (op *upsampleOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newLike(in[0], op.out()...), in...)
+}
+func (op *upsampleOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	if err := checkOut(out, op.out()); err != nil {
+		return nil, err
+	}
+	switch x := in[0].Data().(type) {
+	case []float32:
+		upsample(op.k, op.in, x, out.Data().([]float32))
+	case []float64:
+		upsample(op.k, op.in, x, out.Data().([]float64))
+	default:
+		return nil, fmt.Errorf("upsample: unsupported data %T", x)
+	}
+	return out, nil
+}
+
+// SymDiff: ∂L/∂x sums each k×k block of ∂L/∂y, i.e. k² · AvgPool(∂L/∂y).
+func (op *upsampleOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&blockSumOp{avgPoolOp{k: op.k, in: op.out()}}, grad)
+	return G.Nodes{dx}, err
+}
+
+func upsample[T float](k int, s tensor.Shape, x, y []T) {
+	h, w := s[2], s[3]
+	forEach(s[0]*s[1], func(pl int) {
+		src, dst := x[pl*h*w:(pl+1)*h*w], y[pl*h*w*k*k:(pl+1)*h*w*k*k]
+		for i := 0; i < h*k; i++ {
+			row, in := dst[i*w*k:(i+1)*w*k], src[(i/k)*w:(i/k+1)*w]
+			for j := range row {
+				row[j] = in[j/k]
+			}
+		}
+	})
+}
+
+// blockSumOp sums non-overlapping k×k blocks: average pooling times k².
+type blockSumOp struct{ avgPoolOp }
+
+func (op *blockSumOp) String() string        { return fmt.Sprintf("BlockSum{%d, %v}", op.k, op.in) }
+func (op *blockSumOp) WriteHash(h hash.Hash) { hashString(h, op) }
+func (op *blockSumOp) Hashcode() uint32      { return hashOf(op) }
+func (op *blockSumOp) DiffWRT(int) []bool    { return []bool{false} }
+func (op *blockSumOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("upsample: second derivatives are not implemented")
+}
+func (op *blockSumOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(newLike(in[0], op.out()...), in...)
+}
+func (op *blockSumOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	v, err := op.avgPoolOp.UsePreallocDo(out, in...)
+	if err != nil {
+		return nil, err
+	}
+	k2 := float64(op.k * op.k)
+	switch d := v.Data().(type) {
+	case []float32:
+		for i := range d {
+			d[i] *= float32(k2)
+		}
+	case []float64:
+		for i := range d {
+			d[i] *= k2
+		}
+	}
+	return v, nil
+}

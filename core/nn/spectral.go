@@ -8,36 +8,52 @@ import (
 
 // SpectralRegularizer adds Coef · Σ_l σ_max(W_l) to a loss, the spectral
 // regularisation that NVAE and VAEBM (App. E, coefficient 0.2) apply to
-// every layer of the energy. σ_max and its gradient u vᵀ come from power
-// iteration whose vectors persist across steps, so one iteration per step
-// tracks the slowly changing weights.
+// every layer of the energy. A weight of any rank is read as a matrix of
+// its first axis by the rest (a conv kernel (O, C, K, K) as O × C·K·K). For a
+// weight-normalised layer (a direction W with a gain W.Name+".g") the
+// penalty is on the effective weight g·W/‖W‖ and its gradient goes to both.
+// σ_max and its gradient u vᵀ come from power iteration whose vectors
+// persist across steps, so one iteration per step tracks the slowly
+// changing weights.
 type SpectralRegularizer struct {
 	Coef float64
 
 	weights []*Param
+	gains   []*Param // nil where the layer is not weight-normalised
 	u, v    [][]float64
+	w, dw   []float64 // scratch: the effective weight and its gradient
 }
 
-// NewSpectralRegularizer covers every 2-D weight among ps (biases are skipped).
+// NewSpectralRegularizer covers every weight among ps (biases and gains are skipped).
 func NewSpectralRegularizer(coef float64, ps []*Param, rng *rand.Rand) *SpectralRegularizer {
 	s := &SpectralRegularizer{Coef: coef}
+	byName := make(map[string]*Param, len(ps))
 	for _, p := range ps {
-		if !p.Weight || p.T.Dims() != 2 {
+		byName[p.Name] = p
+	}
+	for _, p := range ps {
+		if !p.Weight || p.T.Dims() < 2 {
 			continue
 		}
-		rows, cols := p.T.Shape()[0], p.T.Shape()[1]
+		rows, cols := matrixShape(p)
 		u, v := make([]float64, rows), make([]float64, cols)
 		for i := range u {
 			u[i] = rng.NormFloat64()
 		}
 		normalize(u)
 		s.weights, s.u, s.v = append(s.weights, p), append(s.u, u), append(s.v, v)
+		s.gains = append(s.gains, byName[p.Name+".g"])
 	}
 	return s
 }
 
-// AddGrad runs `iters` power iterations per weight, adds Coef·u vᵀ to the
-// weight's gradient (grads is aligned with ps as given to the optimiser,
+func matrixShape(p *Param) (rows, cols int) {
+	rows = p.T.Shape()[0]
+	return rows, p.T.Shape().TotalSize() / rows
+}
+
+// AddGrad runs `iters` power iterations per weight, adds Coef·∂σ/∂(params)
+// to the gradients (grads is aligned with ps as given to the optimiser,
 // looked up by param), and returns the penalty Coef·Σσ.
 func (s *SpectralRegularizer) AddGrad(ps []*Param, grads [][]float32, iters int) float64 {
 	index := make(map[*Param]int, len(ps))
@@ -46,8 +62,16 @@ func (s *SpectralRegularizer) AddGrad(ps []*Param, grads [][]float32, iters int)
 	}
 	var total float64
 	for k, p := range s.weights {
-		w := p.Data()
-		rows, cols := p.T.Shape()[0], p.T.Shape()[1]
+		rows, cols := matrixShape(p)
+		w := grow(&s.w, rows*cols)
+		gain := s.gains[k]
+		if gain == nil {
+			for i, x := range p.Data() {
+				w[i] = float64(x)
+			}
+		} else {
+			weightNorm(toF64(p.Data()), toF64(gain.Data()), w, rows, cols)
+		}
 		u, v := s.u[k], s.v[k]
 		var sigma float64
 		for it := 0; it < max(iters, 1); it++ {
@@ -55,33 +79,59 @@ func (s *SpectralRegularizer) AddGrad(ps []*Param, grads [][]float32, iters int)
 			clear(v)
 			for r := 0; r < rows; r++ {
 				ur := u[r]
-				row := w[r*cols : (r+1)*cols]
-				for c, x := range row {
-					v[c] += ur * float64(x)
+				for c, x := range w[r*cols : (r+1)*cols] {
+					v[c] += ur * x
 				}
 			}
 			normalize(v)
 			for r := 0; r < rows; r++ {
 				var dot float64
 				for c, x := range w[r*cols : (r+1)*cols] {
-					dot += float64(x) * v[c]
+					dot += x * v[c]
 				}
 				u[r] = dot
 			}
 			sigma = normalize(u)
 		}
 		total += sigma
-		if i, ok := index[p]; ok {
-			g := grads[i]
-			for r := 0; r < rows; r++ {
-				cu := s.Coef * u[r]
-				for c := 0; c < cols; c++ {
-					g[r*cols+c] += float32(cu * v[c])
-				}
+		// ∂σ/∂W = u vᵀ, then through the weight normalisation if any.
+		dw := grow(&s.dw, rows*cols)
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				dw[r*cols+c] = s.Coef * u[r] * v[c]
 			}
 		}
+		if gain == nil {
+			addTo(grads, index, p, dw)
+			continue
+		}
+		dir, g := toF64(p.Data()), toF64(gain.Data())
+		dv, dg := make([]float64, rows*cols), make([]float64, rows)
+		weightNormGrad(dir, g, dw, dv, rows, cols, false)
+		weightNormGrad(dir, g, dw, dg, rows, cols, true)
+		addTo(grads, index, p, dv)
+		addTo(grads, index, gain, dg)
 	}
 	return s.Coef * total
+}
+
+func toF64(x []float32) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+func addTo(grads [][]float32, index map[*Param]int, p *Param, d []float64) {
+	i, ok := index[p]
+	if !ok {
+		return
+	}
+	g := grads[i]
+	for j, x := range d {
+		g[j] += float32(x)
+	}
 }
 
 func normalize(x []float64) float64 {
