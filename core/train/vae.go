@@ -11,8 +11,15 @@ import (
 	"github.com/vaebm/vaebm/core/vae"
 )
 
+// ELBOModel is a VAE stage 1 can train: the toy's GaussianVAE or the
+// hierarchical image VAE.
+type ELBOModel interface {
+	BuildELBO(b *nn.Builder, batch int) (*vae.ELBO, error)
+	Params() []*nn.Param
+}
+
 // VAE runs stage 1: Adam on the negative ELBO with a linear KL warm-up.
-func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
+func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
 	b := nn.NewBuilder()
 	elbo, err := v.BuildELBO(b, cfg.BatchSize)
 	if err != nil {
@@ -50,7 +57,7 @@ func VAE(ctx context.Context, v *vae.GaussianVAE, cfg config.VAE, trainSet []flo
 		if err := G.Let(elbo.Beta, float32(beta)); err != nil {
 			return err
 		}
-		minibatch(rng.Rand, trainSet, x, v.XDim)
+		minibatch(rng.Rand, trainSet, x, len(x)/cfg.BatchSize)
 		for i := range noise {
 			noise[i] = float32(rng.NormFloat64())
 		}

@@ -1,0 +1,322 @@
+package vae
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/vaebm/vaebm/core/nn"
+)
+
+// HierVAE is a small NVAE-style hierarchical VAE for C×H×W images (H and W
+// divisible by 4; Vahdat & Kautz 2020, the VAE of VAEBM's image experiments).
+// A bottom-up encoder of residual cells sees the image at full, half and
+// quarter resolution. A top-down decoder starts from a learned map at
+// quarter resolution and visits two latent scales, quarter then half
+// resolution, each with several groups of Z channels. Every group has a
+// prior p(z_l | z_<l) = N(μ_p, σ_p) computed from the decoder state and a
+// residual posterior q(z_l | x, z_<l) = N(μ_p + Δμ, σ_p·exp(Δlog σ)) that also
+// sees the encoder features of its scale. The decoder ends in a Gaussian
+// p(x | z) with per-pixel mean and (softly floored) log σ.
+type HierVAE struct {
+	C, H, W  int
+	Ch, Z    int
+	Groups   [2]int // groups at quarter and at half resolution
+	MinLogSd float64
+
+	encStem          *nn.Conv
+	encCells         [3]*cell
+	encDown          [2]*nn.Conv
+	top              *nn.Param // learned decoder input (Ch, H/4, W/4)
+	prior, post      [][2]*nn.Conv
+	postEnc, combine [][2]*nn.Conv // posterior's encoder branch (μ, log σ); [l][0] maps z back to Ch
+	decCells         []*cell
+	up               [2]*nn.Conv
+	outMu, outLogSd  *nn.Conv
+}
+
+// cell is a residual cell: x + conv(swish(conv(swish(x)))).
+type cell struct{ c1, c2 *nn.Conv }
+
+func newCell(rng *rand.Rand, name string, ch int) *cell {
+	return &cell{c1: nn.NewConv(rng, name+".c1", ch, ch, 3, 1, 1, true), c2: nn.NewConv(rng, name+".c2", ch, ch, 3, 1, 1, true)}
+}
+
+func (c *cell) forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
+	h, err := nn.Swish(x, 1)
+	if err != nil {
+		return nil, err
+	}
+	if h, err = c.c1.ForwardSwish(b, h, 1); err != nil {
+		return nil, err
+	}
+	if h, err = c.c2.Forward(b, h); err != nil {
+		return nil, err
+	}
+	return G.Add(x, h)
+}
+
+func (c *cell) params() []*nn.Param { return append(c.c1.Params(), c.c2.Params()...) }
+
+// NewHierVAE builds the VAE with ch feature channels and z channels per group.
+func NewHierVAE(rng *rand.Rand, c, h, w, ch, z int, groups [2]int, minLogSd float64) (*HierVAE, error) {
+	if h%4 != 0 || w%4 != 0 || groups[0] < 1 || groups[1] < 1 {
+		return nil, fmt.Errorf("hierarchical vae: %d×%d images need sides divisible by 4 and ≥ 1 group per scale (have %v)", h, w, groups)
+	}
+	v := &HierVAE{C: c, H: h, W: w, Ch: ch, Z: z, Groups: groups, MinLogSd: minLogSd}
+	v.encStem = nn.NewConv(rng, "henc.stem", c, ch, 3, 1, 1, true)
+	for i := range v.encCells {
+		v.encCells[i] = newCell(rng, fmt.Sprintf("henc.cell%d", i), ch)
+	}
+	for i := range v.encDown {
+		v.encDown[i] = nn.NewConv(rng, fmt.Sprintf("henc.down%d", i), ch, ch, 3, 2, 1, true)
+	}
+	v.top = nn.NewParam("hdec.top", ch, h/4, w/4)
+	for l := 0; l < groups[0]+groups[1]; l++ {
+		n := fmt.Sprintf("hdec.group%d", l)
+		v.prior = append(v.prior, [2]*nn.Conv{nn.NewConv(rng, n+".prior.mu", ch, z, 3, 1, 1, true), nn.NewConv(rng, n+".prior.logsd", ch, z, 3, 1, 1, true)})
+		v.post = append(v.post, [2]*nn.Conv{nn.NewConv(rng, n+".post.mu", ch, z, 3, 1, 1, true), nn.NewConv(rng, n+".post.logsd", ch, z, 3, 1, 1, true)})
+		v.postEnc = append(v.postEnc, [2]*nn.Conv{nn.NewConv(rng, n+".postenc.mu", ch, z, 3, 1, 1, false), nn.NewConv(rng, n+".postenc.logsd", ch, z, 3, 1, 1, false)})
+		v.combine = append(v.combine, [2]*nn.Conv{nn.NewConv(rng, n+".combine", z, ch, 1, 1, 0, true), nil})
+		v.decCells = append(v.decCells, newCell(rng, n+".cell", ch))
+	}
+	for i := range v.up {
+		v.up[i] = nn.NewConv(rng, fmt.Sprintf("hdec.up%d", i), ch, ch, 3, 1, 1, true)
+	}
+	v.decCells = append(v.decCells, newCell(rng, "hdec.out.cell", ch))
+	v.outMu = nn.NewConv(rng, "hdec.out.mu", ch, c, 3, 1, 1, true)
+	v.outLogSd = nn.NewConv(rng, "hdec.out.logsd", ch, c, 3, 1, 1, true)
+	return v, nil
+}
+
+// XDim is the size of one image.
+func (v *HierVAE) XDim() int { return v.C * v.H * v.W }
+
+// groupShape returns the (channels, height, width) of group l's latent map.
+func (v *HierVAE) groupShape(l int) (int, int, int) {
+	if l < v.Groups[0] {
+		return v.Z, v.H / 4, v.W / 4
+	}
+	return v.Z, v.H / 2, v.W / 2
+}
+
+// EpsDims returns the per-sample sizes of every group's ε_z, then ε_x.
+func (v *HierVAE) EpsDims() []int {
+	var out []int
+	for l := 0; l < v.Groups[0]+v.Groups[1]; l++ {
+		c, h, w := v.groupShape(l)
+		out = append(out, c*h*w)
+	}
+	return append(out, v.XDim())
+}
+
+// Params returns every parameter: encoder, then decoder.
+func (v *HierVAE) Params() []*nn.Param {
+	ps := v.encStem.Params()
+	for _, c := range v.encCells {
+		ps = append(ps, c.params()...)
+	}
+	for _, c := range v.encDown {
+		ps = append(ps, c.Params()...)
+	}
+	ps = append(ps, v.top)
+	for l := range v.prior {
+		for _, c := range []*nn.Conv{v.prior[l][0], v.prior[l][1], v.post[l][0], v.post[l][1], v.postEnc[l][0], v.postEnc[l][1], v.combine[l][0]} {
+			ps = append(ps, c.Params()...)
+		}
+	}
+	for _, c := range v.decCells {
+		ps = append(ps, c.params()...)
+	}
+	for _, c := range v.up {
+		ps = append(ps, c.Params()...)
+	}
+	return append(append(ps, v.outMu.Params()...), v.outLogSd.Params()...)
+}
+
+// encode returns the encoder features at half and quarter resolution.
+func (v *HierVAE) encode(b *nn.Builder, x *G.Node) (half, quarter *G.Node, err error) {
+	h, err := v.encStem.Forward(b, x)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h, err = v.encCells[0].forward(b, h); err != nil {
+		return nil, nil, err
+	}
+	if h, err = v.encDown[0].Forward(b, h); err != nil {
+		return nil, nil, err
+	}
+	if half, err = v.encCells[1].forward(b, h); err != nil {
+		return nil, nil, err
+	}
+	if h, err = v.encDown[1].Forward(b, half); err != nil {
+		return nil, nil, err
+	}
+	quarter, err = v.encCells[2].forward(b, h)
+	return half, quarter, err
+}
+
+// groupTerms is what the top-down pass produces for one group.
+type groupTerms struct {
+	z, pMu, pLogSd, qMu, qLogSd *G.Node // qMu/qLogSd nil when sampling from the prior
+}
+
+// topDown runs the decoder for a batch of n. For group l, z is
+// μ + σ·eps[l] from the posterior when enc features are given, else from
+// the prior. It returns p(x|z)'s mean and log σ, and each group's terms.
+func (v *HierVAE) topDown(b *nn.Builder, n int, eps []*G.Node, half, quarter *G.Node) (mu, logSd *G.Node, terms []groupTerms, err error) {
+	must := G.Must
+	// The learned map, repeated over the batch: ones(n, 1) · top(1, D).
+	ones, ot := b.Input(fmt.Sprintf("hdec.ones%d", n), n, 1)
+	for i := range ot.Data().([]float32) {
+		ot.Data().([]float32)[i] = 1
+	}
+	h, err := G.Mul(ones, must(G.Reshape(b.Node(v.top), []int{1, v.Ch * v.H / 4 * v.W / 4})))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if h, err = G.Reshape(h, []int{n, v.Ch, v.H / 4, v.W / 4}); err != nil {
+		return nil, nil, nil, err
+	}
+	for l := 0; l < v.Groups[0]+v.Groups[1]; l++ {
+		if l == v.Groups[0] { // to half resolution
+			if h, err = nn.Upsample2D(h, 2); err != nil {
+				return nil, nil, nil, err
+			}
+			if h, err = v.up[0].ForwardSwish(b, h, 1); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		var t groupTerms
+		if t.pMu, err = v.prior[l][0].Forward(b, h); err != nil {
+			return nil, nil, nil, err
+		}
+		if t.pLogSd, err = v.prior[l][1].Forward(b, h); err != nil {
+			return nil, nil, nil, err
+		}
+		mean, logSd := t.pMu, t.pLogSd
+		if half != nil {
+			enc := quarter
+			if l >= v.Groups[0] {
+				enc = half
+			}
+			dmu := must(G.Add(must(v.post[l][0].Forward(b, h)), must(v.postEnc[l][0].Forward(b, enc))))
+			dls := must(G.Add(must(v.post[l][1].Forward(b, h)), must(v.postEnc[l][1].Forward(b, enc))))
+			t.qMu, t.qLogSd = must(G.Add(t.pMu, dmu)), must(G.Add(t.pLogSd, dls))
+			mean, logSd = t.qMu, t.qLogSd
+		}
+		c, hh, ww := v.groupShape(l)
+		e := must(G.Reshape(eps[l], []int{n, c, hh, ww}))
+		t.z = must(G.Add(mean, must(G.HadamardProd(must(G.Exp(logSd)), e))))
+		terms = append(terms, t)
+		zc, err := v.combine[l][0].Forward(b, t.z)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if h, err = v.decCells[l].forward(b, must(G.Add(h, zc))); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if h, err = nn.Upsample2D(h, 2); err != nil {
+		return nil, nil, nil, err
+	}
+	if h, err = v.up[1].ForwardSwish(b, h, 1); err != nil {
+		return nil, nil, nil, err
+	}
+	if h, err = v.decCells[len(v.decCells)-1].forward(b, h); err != nil {
+		return nil, nil, nil, err
+	}
+	if mu, err = v.outMu.Forward(b, h); err != nil {
+		return nil, nil, nil, err
+	}
+	raw, err := v.outLogSd.Forward(b, h)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m := b.Scalar(v.MinLogSd)
+	logSd = must(G.Add(must(G.Softplus(must(G.Sub(raw, m)))), m))
+	return mu, logSd, terms, nil
+}
+
+// flat reshapes a (N, …) node to (N, rest): gorgonia's sums are only
+// trusted on 2-D tensors (see the README).
+func flat(x *G.Node) *G.Node {
+	s := x.Shape()
+	return G.Must(G.Reshape(x, []int{s[0], s.TotalSize() / s[0]}))
+}
+
+// Transform adds x = T_θ(ε) (Eq. 8): every group drawn from its prior
+// given the groups above, then x = μ(z) + σ(z)·ε_x. It also returns Σ log σ_x.
+func (v *HierVAE) Transform(b *nn.Builder, eps []*G.Node) (x, sumLogStd *G.Node, err error) {
+	if len(eps) != len(v.EpsDims()) {
+		return nil, nil, fmt.Errorf("hierarchical vae: T_θ takes %d noise groups, got %d", len(v.EpsDims()), len(eps))
+	}
+	n := eps[0].Shape()[0]
+	mu, ls, _, err := v.topDown(b, n, eps[:len(eps)-1], nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	must := G.Must
+	ex := must(G.Reshape(eps[len(eps)-1], []int{n, v.C, v.H, v.W}))
+	x = must(G.Add(mu, must(G.HadamardProd(must(G.Exp(ls)), ex))))
+	return flat(x), must(G.Sum(flat(ls))), nil
+}
+
+// BuildELBO adds the negative ELBO for a batch: the Gaussian reconstruction
+// term plus β times the sum over groups of KL(q(z_l|x, z_<l) ‖ p(z_l|z_<l)),
+// both averaged over the batch.
+func (v *HierVAE) BuildELBO(b *nn.Builder, batch int) (*ELBO, error) {
+	x, xt := b.Input("x", batch, v.XDim())
+	dims := v.EpsDims()
+	total := 0
+	for _, d := range dims[:len(dims)-1] {
+		total += d * batch
+	}
+	noise := make([]float32, total)
+	var eps []*G.Node
+	off := 0
+	for l, d := range dims[:len(dims)-1] {
+		t := tensor.New(tensor.WithShape(batch, d), tensor.WithBacking(noise[off:off+d*batch]))
+		eps = append(eps, G.NewTensor(b.G, nn.Dtype, 2, G.WithShape(batch, d), G.WithValue(t), G.WithName(fmt.Sprintf("noise%d", l))))
+		off += d * batch
+	}
+	beta := G.NewScalar(b.G, nn.Dtype, G.WithName("beta"), G.WithValue(float32(1)))
+	must := G.Must
+	img := must(G.Reshape(x, []int{batch, v.C, v.H, v.W}))
+	half, quarter, err := v.encode(b, img)
+	if err != nil {
+		return nil, err
+	}
+	mu, ls, terms, err := v.topDown(b, batch, eps, half, quarter)
+	if err != nil {
+		return nil, err
+	}
+	inv := 1 / float64(batch)
+	// −log p(x|z) = Σ ½log2π + log σ + ½((x−μ)/σ)²
+	r := must(G.HadamardProd(must(G.Sub(img, mu)), must(G.Exp(must(G.Neg(ls))))))
+	recon := must(G.Add(must(G.Sum(flat(ls))), must(G.Mul(must(G.Sum(flat(must(G.Square(r))))), b.Scalar(0.5)))))
+	recon = must(G.Add(must(G.Mul(recon, b.Scalar(inv))), b.Scalar(halfLog2Pi*float64(v.XDim()))))
+	// KL(N(μq, σq) ‖ N(μp, σp)) = Σ log σp − log σq + (σq² + (μq − μp)²)/(2σp²) − ½
+	var kl *G.Node
+	for _, t := range terms {
+		d := must(G.Sub(t.qLogSd, t.pLogSd))
+		m := must(G.HadamardProd(must(G.Sub(t.qMu, t.pMu)), must(G.Exp(must(G.Neg(t.pLogSd))))))
+		k := must(G.Sub(must(G.Mul(must(G.Add(must(G.Exp(must(G.Mul(d, b.Scalar(2))))), must(G.Square(m)))), b.Scalar(0.5))), d))
+		s := must(G.Sum(flat(k)))
+		if kl == nil {
+			kl = s
+		} else {
+			kl = must(G.Add(kl, s))
+		}
+	}
+	zTotal := 0
+	for _, d := range dims[:len(dims)-1] {
+		zTotal += d
+	}
+	kl = must(G.Sub(must(G.Mul(kl, b.Scalar(inv))), b.Scalar(0.5*float64(zTotal))))
+	loss := must(G.Add(recon, must(G.Mul(kl, beta))))
+	return &ELBO{Loss: loss, LossOut: b.Read(loss), Recon: b.Read(recon), KL: b.Read(kl), Beta: beta,
+		X: xt.Data().([]float32), Noise: noise}, nil
+}

@@ -1,0 +1,174 @@
+package vae
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaebm/vaebm/core/nn"
+)
+
+func tinyHier(t *testing.T, rng *rand.Rand) *HierVAE {
+	t.Helper()
+	v, err := NewHierVAE(rng, 2, 8, 8, 6, 2, [2]int{2, 1}, -3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// T_θ maps (ε_z for every group, ε_x) to an image, and its noise layout is
+// the one the sampler will allocate.
+func TestHierTransformShapes(t *testing.T) {
+	v := tinyHier(t, rand.New(rand.NewPCG(1, 2)))
+	dims := v.EpsDims()
+	// Two groups at 2×2, one at 4×4, each 2 channels; then the 2×8×8 image.
+	if want := []int{8, 8, 32, 128}; len(dims) != 4 || dims[0] != want[0] || dims[2] != want[2] || dims[3] != want[3] {
+		t.Fatalf("eps dims %v, want %v", dims, want)
+	}
+	b := nn.NewBuilder()
+	var eps []*G.Node
+	for i, d := range dims {
+		n, nt := b.Input(string(rune('a'+i)), 3, d)
+		for j := range nt.Data().([]float32) {
+			nt.Data().([]float32)[j] = 0.1 * float32(j%7-3)
+		}
+		eps = append(eps, n)
+	}
+	x, sls, err := v.Transform(b, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := x.Shape(); s[0] != 3 || s[1] != 128 {
+		t.Fatalf("x shape %v, want (3, 128)", s)
+	}
+	xo, so := b.Read(x), b.Read(sls)
+	p, err := nn.Compile(b, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, xv := range xo.Values() {
+		if math.IsNaN(float64(xv)) {
+			t.Fatal("NaN in T_θ(ε)")
+		}
+	}
+	// Σ log σ_x is over 3·128 pixels, each log σ ≥ the floor of −3.
+	if s := so.Scalar(); !(s > -3*3*128) {
+		t.Fatalf("Σ log σ_x = %v", s)
+	}
+}
+
+// The ELBO graph's gradients match finite differences for parameters all
+// through the hierarchy, and its KL term is non-negative.
+func TestHierELBOGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	v := tinyHier(t, rng)
+	b := nn.NewBuilder()
+	e, err := v.BuildELBO(b, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range e.X {
+		e.X[i] = float32(rng.Float64())
+	}
+	for i := range e.Noise {
+		e.Noise[i] = float32(rng.NormFloat64())
+	}
+	params := v.Params()
+	p, err := nn.Compile(b, e.Loss, b.ParamNodes(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func() float64 {
+		if err := p.Run(); err != nil {
+			t.Fatal(err)
+		}
+		return e.LossOut.Scalar()
+	}
+	f()
+	if kl := e.KL.Scalar(); kl < -1e-4 {
+		t.Fatalf("KL = %v < 0", kl)
+	}
+	grads, err := p.Grads(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved [][]float32
+	for _, g := range grads {
+		saved = append(saved, append([]float32(nil), g...))
+	}
+	const h = 1e-2
+	checked := 0
+	for pi, prm := range params {
+		d := prm.Data()
+		for _, j := range []int{0, len(d) / 2, len(d) - 1} {
+			orig := d[j]
+			d[j] = orig + h
+			fp := f()
+			d[j] = orig - h
+			fm := f()
+			d[j] = orig
+			num := (fp - fm) / (2 * h)
+			if got := float64(saved[pi][j]); math.Abs(got-num) > 3e-2*(1+math.Abs(num)) {
+				t.Errorf("%s[%d]: gradient %v, finite difference %v", prm.Name, j, got, num)
+			}
+			checked++
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d checks", checked)
+	}
+}
+
+// With the posterior branch zeroed q = p and the KL is 0; with only a
+// constant c added to the posterior's log σ it is (−c + ½e^{2c} − ½) per
+// latent coordinate, the closed form for N(μ, e^{2c}σ²) against N(μ, σ²).
+func TestHierKLClosedForm(t *testing.T) {
+	for _, c := range []float64{0, 0.3, -0.5} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		v := tinyHier(t, rng)
+		for l := range v.post {
+			for _, conv := range []*nn.Conv{v.post[l][0], v.post[l][1], v.postEnc[l][0], v.postEnc[l][1]} {
+				clear(conv.W.Data())
+				if conv.B != nil {
+					clear(conv.B.Data())
+				}
+			}
+			for i := range v.post[l][1].B.Data() {
+				v.post[l][1].B.Data()[i] = float32(c)
+			}
+		}
+		b := nn.NewBuilder()
+		e, err := v.BuildELBO(b, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range e.X {
+			e.X[i] = float32(rng.Float64())
+		}
+		for i := range e.Noise {
+			e.Noise[i] = float32(rng.NormFloat64())
+		}
+		p, err := nn.Compile(b, e.Loss, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(); err != nil {
+			t.Fatal(err)
+		}
+		zdim := 0
+		for _, d := range v.EpsDims()[:len(v.EpsDims())-1] {
+			zdim += d
+		}
+		want := float64(zdim) * (-c + 0.5*math.Exp(2*c) - 0.5)
+		if got := e.KL.Scalar(); math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+			t.Errorf("c = %v: KL %v, want %v", c, got, want)
+		}
+	}
+}
+
