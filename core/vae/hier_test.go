@@ -171,4 +171,3 @@ func TestHierKLClosedForm(t *testing.T) {
 		}
 	}
 }
-
