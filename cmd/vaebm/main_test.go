@@ -31,6 +31,8 @@ func TestBadInputExitCodes(t *testing.T) {
 		{"unknown table", []string{"--out", dir, "table", "table9"}, exitFailure},
 		{"check with cells missing", []string{"--out", dir, "check", "toy-25gaussians"}, exitFailure},
 		{"bad metric filter", []string{"--out", dir, "runs", "--metric", "eval/ll~1"}, exitUsage},
+		{"bad status filter", []string{"--out", dir, "runs", "--status", "done"}, exitUsage},
+		{"bad sort", []string{"--out", dir, "runs", "--sort", "name"}, exitUsage},
 		{"resume unknown run", []string{"--out", dir, "run", "--resume", "42"}, exitFailure},
 		{"resume with a file", []string{"--out", dir, "run", "--resume", "1", "x.yaml"}, exitUsage},
 		{"unknown workload", []string{"bench", "resnet9"}, exitUsage},

@@ -65,6 +65,14 @@ func cmdRuns(g globals, args []string) error {
 		}
 		f.Metrics = append(f.Metrics, c)
 	}
+	switch f.Status {
+	case "", tracker.Running, tracker.Finished, tracker.Failed, tracker.Killed, tracker.Crashed:
+	default:
+		return usageError{fmt.Errorf("--status %q: want running, finished, failed, killed or crashed", f.Status)}
+	}
+	if s := *sortBy; s != "id" && s != "started" && !strings.HasPrefix(s, "metric:") {
+		return usageError{fmt.Errorf("--sort %q: want id, started or metric:KEY", s)}
+	}
 	f.Sort, f.Desc = *sortBy, !*asc
 	db, err := g.openDB()
 	if err != nil {
