@@ -222,12 +222,7 @@ func biasOf[T float](in []G.Value, has bool) []T {
 // keeping z and σ(z) for the gradient. off is the image's offset into y.
 func swishPost[T float](scale T, pre, sig []T, exp func(T) T) func(off int, y []T) {
 	return func(off int, y []T) {
-		pz, sg := pre[off:off+len(y)], sig[off:off+len(y)]
-		for i, z := range y {
-			s := 1 / (1 + exp(-z))
-			pz[i], sg[i] = z, s
-			y[i] = scale * z * s
-		}
+		swishInto(scale, y, pre[off:off+len(y)], sig[off:off+len(y)], y, exp)
 	}
 }
 
@@ -294,19 +289,6 @@ func (op *swishCachedGradOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value,
 		return out, swishGradFrom(op.scale, g, op.cache.pre64, op.cache.sig64, out.Data().([]float64))
 	}
 	return nil, fmt.Errorf("conv2d swish grad: unsupported data %T", in[0].Data())
-}
-
-func swishGradFrom[T float](scale T, g, pre, sig, dz []T) error {
-	if len(pre) != len(g) || len(sig) != len(g) {
-		return fmt.Errorf("conv2d swish grad: cache holds %d values for %d gradients (forward not run?)", len(pre), len(g))
-	}
-	parallel(len(g), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := sig[i]
-			dz[i] = g[i] * scale * (s + pre[i]*s*(1-s))
-		}
-	})
-	return nil
 }
 
 // convGradInputOp computes ∂L/∂x from the weight and ∂L/∂y.

@@ -54,27 +54,11 @@ func (op swishOp) Do(in ...G.Value) (G.Value, error) {
 func (op swishOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
 	switch x := in[0].Data().(type) {
 	case []float32:
-		y := prealloc.Data().([]float32)
-		sig := grow(&op.sig.f32, len(x))
-		s := float32(op.scale)
-		parallel(len(x), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := x[i]
-				sg := 1 / (1 + exp32(-v))
-				sig[i] = sg
-				y[i] = s * v * sg
-			}
-		})
+		y, sig, s := prealloc.Data().([]float32), grow(&op.sig.f32, len(x)), float32(op.scale)
+		parallel(len(x), func(lo, hi int) { swishInto(s, x[lo:hi], nil, sig[lo:hi], y[lo:hi], exp32) })
 	case []float64:
-		y := prealloc.Data().([]float64)
-		sig := grow(&op.sig.f64, len(x))
-		parallel(len(x), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				sg := 1 / (1 + math.Exp(-x[i]))
-				sig[i] = sg
-				y[i] = op.scale * x[i] * sg
-			}
-		})
+		y, sig := prealloc.Data().([]float64), grow(&op.sig.f64, len(x))
+		parallel(len(x), func(lo, hi int) { swishInto(op.scale, x[lo:hi], nil, sig[lo:hi], y[lo:hi], math.Exp) })
 	default:
 		return nil, fmt.Errorf("swish: unsupported data %T", x)
 	}
@@ -128,34 +112,46 @@ func (op swishGradOp) Do(in ...G.Value) (G.Value, error) {
 func (op swishGradOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
 	switch x := in[0].Data().(type) {
 	case []float32:
-		g, y := in[1].Data().([]float32), prealloc.Data().([]float32)
-		sig := op.sig.f32
-		if len(sig) != len(x) {
-			return nil, fmt.Errorf("swish grad: forward σ cache has %d values for %d inputs", len(sig), len(x))
+		if err := swishGradFrom(float32(op.scale), in[1].Data().([]float32), x, op.sig.f32, prealloc.Data().([]float32)); err != nil {
+			return nil, err
 		}
-		s := float32(op.scale)
-		parallel(len(x), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				sg := sig[i]
-				y[i] = g[i] * s * (sg + x[i]*sg*(1-sg))
-			}
-		})
 	case []float64:
-		g, y := in[1].Data().([]float64), prealloc.Data().([]float64)
-		sig := op.sig.f64
-		if len(sig) != len(x) {
-			return nil, fmt.Errorf("swish grad: forward σ cache has %d values for %d inputs", len(sig), len(x))
+		if err := swishGradFrom(op.scale, in[1].Data().([]float64), x, op.sig.f64, prealloc.Data().([]float64)); err != nil {
+			return nil, err
 		}
-		parallel(len(x), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				sg := sig[i]
-				y[i] = g[i] * op.scale * (sg + x[i]*sg*(1-sg))
-			}
-		})
 	default:
 		return nil, fmt.Errorf("swish grad: unsupported data %T", x)
 	}
 	return prealloc, nil
+}
+
+// swishInto writes y = scale·z·σ(z) for z in x and keeps σ(z) in sig (and
+// z in pre, when not nil) for the gradient; x and y may be the same slice.
+// Swish and the fused Conv2DSwish both use it.
+func swishInto[T float](scale T, x, pre, sig, y []T, exp func(T) T) {
+	for i, z := range x {
+		s := 1 / (1 + exp(-z))
+		if pre != nil {
+			pre[i] = z
+		}
+		sig[i] = s
+		y[i] = scale * z * s
+	}
+}
+
+// swishGradFrom writes ∂L/∂z = g·scale·(σ + z·σ(1 − σ)) from the z and σ(z)
+// its forward pass kept.
+func swishGradFrom[T float](scale T, g, pre, sig, dz []T) error {
+	if len(pre) != len(g) || len(sig) != len(g) {
+		return fmt.Errorf("swish grad: forward cache holds %d inputs and %d sigmoids for %d gradients (forward not run?)", len(pre), len(sig), len(g))
+	}
+	parallel(len(g), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := sig[i]
+			dz[i] = g[i] * scale * (s + pre[i]*s*(1-s))
+		}
+	})
+	return nil
 }
 
 func hashOf(s fmt.Stringer) uint32 {
