@@ -78,14 +78,20 @@ func Load(path string, overrides []string) (Experiment, error) {
 	for _, n := range ovs {
 		merge(root, n)
 	}
+	return decode(root, path)
+}
+
+// decode fills Defaults from a checked mapping node and validates the
+// result, naming where in errors that do not already name a file.
+func decode(root *yaml.Node, where string) (Experiment, error) {
 	e := Defaults()
 	if err := root.Decode(&e); err != nil {
-		return Experiment{}, &Error{File: path, Msg: err.Error()}
+		return Experiment{}, &Error{File: where, Msg: err.Error()}
 	}
 	if err := e.Validate(); err != nil {
 		var ce *Error
 		if errors.As(err, &ce) && ce.File == "" {
-			ce.File = path
+			ce.File = where
 		}
 		return Experiment{}, err
 	}
@@ -311,18 +317,7 @@ func Parse(src []byte, where string) (Experiment, error) {
 	if err := check(doc.Content[0], reflect.TypeOf(Experiment{}), "", where); err != nil {
 		return Experiment{}, err
 	}
-	e := Defaults()
-	if err := doc.Content[0].Decode(&e); err != nil {
-		return Experiment{}, &Error{File: where, Msg: err.Error()}
-	}
-	if err := e.Validate(); err != nil {
-		var ce *Error
-		if errors.As(err, &ce) && ce.File == "" {
-			ce.File = where
-		}
-		return Experiment{}, err
-	}
-	return e, nil
+	return decode(doc.Content[0], where)
 }
 
 // Marshal renders the resolved experiment as YAML, as stored with each run.
