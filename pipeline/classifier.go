@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/vaebm/vaebm/core/classifier"
 	"github.com/vaebm/vaebm/core/data"
-	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/tracker"
 )
 
@@ -48,40 +45,34 @@ func Classifier(ctx context.Context, opts Options, cfg ClassifierConfig) (*class
 	sum.Write(train.Pixels)
 	sum.Write(train.Labels)
 	digest := hex.EncodeToString(sum.Sum(nil))
-	raw, _ := json.Marshal(struct {
+	key, raw, err := stageKey(struct {
 		Stage  string
 		Config ClassifierConfig
 		Digest string
 		Code   string
 	}{"classifier", cfg, digest, CodeVersion()})
-	k := sha256.Sum256(raw)
-	key := hex.EncodeToString(k[:])
+	if err != nil {
+		return nil, 0, 0, err
+	}
 	bar := NewBar(opts.Log)
 
 	c := classifier.New(newRNG(cfg.Seed, streamVAEInit))
 	if !opts.Force {
-		e, ok, err := opts.DB.LookupStage(key)
+		e, ok, err := reuseStage(opts, bar, "classifier", key, c.Params())
 		if err != nil {
 			return nil, 0, 0, err
 		}
 		if ok {
-			if err := nn.LoadParams(e.Path, c.Params()); err == nil {
-				ri, err := opts.DB.Get(e.RunID)
-				if err == nil {
-					bar.Say("classifier: reusing the one trained by run %d (test accuracy %.4f; --force retrains)", e.RunID, ri.Metrics["classifier/test_acc"])
-					return c, ri.Metrics["classifier/test_acc"], e.RunID, nil
-				}
-			} else {
-				bar.Say("classifier: cached stage unusable, training instead: %v", err)
+			ri, err := opts.DB.Get(e.RunID)
+			if err == nil {
+				bar.Say("classifier: reusing the one trained by run %d (test accuracy %.4f; --force retrains)", e.RunID, ri.Metrics["classifier/test_acc"])
+				return c, ri.Metrics["classifier/test_acc"], e.RunID, nil
 			}
 		}
 	}
-	prov := CurrentProvenance()
 	params := map[string]string{"steps": fmt.Sprint(cfg.Steps), "batch_size": fmt.Sprint(cfg.BatchSize), "lr": fmt.Sprint(cfg.LR), "seed": fmt.Sprint(cfg.Seed)}
-	run, err := opts.DB.StartRun(ctx, tracker.RunSpec{
-		Experiment: "mnist-classifier", Name: fmt.Sprintf("mnist-classifier-seed%d", cfg.Seed), Config: string(raw), Seed: cfg.Seed,
-		GitCommit: prov.GitCommit, GitDirty: prov.GitDirty, GoVersion: prov.GoVersion, Modules: prov.Modules,
-		Command: opts.Command, Params: params,
+	run, err := startRun(ctx, opts, tracker.RunSpec{
+		Experiment: "mnist-classifier", Name: fmt.Sprintf("mnist-classifier-seed%d", cfg.Seed), Config: raw, Seed: cfg.Seed, Params: params,
 	})
 	if err != nil {
 		return nil, 0, 0, err
@@ -109,11 +100,11 @@ func Classifier(ctx context.Context, opts Options, cfg ClassifierConfig) (*class
 		return fail(err)
 	}
 	run.Log("classifier/test_acc", 0, acc)
-	path := filepath.Join(opts.OutDir, "cache", "classifier", key+".ckpt")
-	if err := saveCheckpoint(run, path, c.Params()); err != nil {
+	path, err := cacheStage(opts, run, "classifier", key, raw, c.Params())
+	if err != nil {
 		return fail(err)
 	}
-	if err := opts.DB.RecordStage(tracker.StageEntry{Key: key, Stage: "classifier", Path: path, RunID: run.ID, Inputs: string(raw)}); err != nil {
+	if err := run.Artifact(path, "checkpoint"); err != nil {
 		return fail(err)
 	}
 	if err := run.Finish(); err != nil {

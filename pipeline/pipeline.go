@@ -98,11 +98,9 @@ func runOne(ctx context.Context, exp config.Experiment, opts Options) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	prov := CurrentProvenance()
-	run, err := opts.DB.StartRun(ctx, tracker.RunSpec{
+	run, err := startRun(ctx, opts, tracker.RunSpec{
 		Experiment: exp.Name, Name: fmt.Sprintf("%s-%s-seed%d", exp.Name, exp.Scale, exp.Seed),
-		Config: string(cfg), Seed: exp.Seed, GitCommit: prov.GitCommit, GitDirty: prov.GitDirty,
-		GoVersion: prov.GoVersion, Modules: prov.Modules, Command: opts.Command, Params: params,
+		Config: string(cfg), Seed: exp.Seed, Params: params,
 	})
 	if err != nil {
 		return 0, err

@@ -2,10 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -159,19 +156,15 @@ func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tra
 		return err
 	}
 	if !opts.Force && !exists(statePath) {
-		e, ok, err := opts.DB.LookupStage(key)
+		e, ok, err := reuseStage(opts, bar, "vae", key, m.vae.Params())
 		if err != nil {
 			return err
 		}
 		if ok {
-			if err := nn.LoadParams(e.Path, m.vae.Params()); err != nil {
-				bar.Say("vae: cached stage unusable, training instead: %v", err)
-			} else {
-				bar.Say("vae: reusing the VAE trained by run %d (stage cache %.12s; --force retrains)", e.RunID, key)
-				run.Log("stage/vae_cached", 0, 1)
-				run.Log("stage/vae_source_run", 0, float64(e.RunID))
-				return saveCheckpoint(run, final, m.vae.Params())
-			}
+			bar.Say("vae: reusing the VAE trained by run %d (stage cache %.12s; --force retrains)", e.RunID, key)
+			run.Log("stage/vae_cached", 0, 1)
+			run.Log("stage/vae_source_run", 0, float64(e.RunID))
+			return saveCheckpoint(run, final, m.vae.Params())
 		}
 	}
 	ck := stageCheckpoint(run, statePath, exp.VAE.CheckpointEvery, "vae/", bar)
@@ -181,11 +174,7 @@ func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tra
 	if err := saveCheckpoint(run, final, m.vae.Params()); err != nil {
 		return err
 	}
-	cached := filepath.Join(opts.OutDir, "cache", "vae", key+".ckpt")
-	if err := nn.SaveParams(cached, m.vae.Params()); err != nil {
-		return err
-	}
-	if err := opts.DB.RecordStage(tracker.StageEntry{Key: key, Stage: "vae", Path: cached, RunID: run.ID, Inputs: inputs}); err != nil {
+	if _, err := cacheStage(opts, run, "vae", key, inputs, m.vae.Params()); err != nil {
 		return err
 	}
 	run.Log("stage/vae_cached", 0, 0)
@@ -197,7 +186,7 @@ func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tra
 func vaeStageKey(exp config.Experiment, digest string) (key, inputs string, err error) {
 	v := exp.VAE
 	v.CheckpointEvery = 0 // when it saves does not change what it computes
-	raw, err := json.Marshal(struct {
+	return stageKey(struct {
 		Stage  string
 		VAE    config.VAE
 		Data   config.Data
@@ -205,11 +194,6 @@ func vaeStageKey(exp config.Experiment, digest string) (key, inputs string, err 
 		Digest string
 		Code   string
 	}{"vae", v, exp.Data, exp.Seed, digest, CodeVersion()})
-	if err != nil {
-		return "", "", err
-	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:]), string(raw), nil
 }
 
 // stageCheckpoint makes a stage resumable into run: metric points logged
