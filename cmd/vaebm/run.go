@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/vaebm/vaebm/config"
@@ -30,9 +29,9 @@ func cmdRun(ctx context.Context, g globals, args []string) error {
 				i++
 				v = args[i]
 			}
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || id <= 0 {
-				return usageError{fmt.Errorf("--resume: run ID %q is not a positive number", v)}
+			id, err := parseRunID(v)
+			if err != nil {
+				return usageError{fmt.Errorf("--resume: %v", err)}
 			}
 			resume = id
 		case strings.HasPrefix(a, "-"):

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 
 	"github.com/vaebm/vaebm/pipeline"
 )
@@ -16,9 +15,9 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 	if len(args) < 1 {
 		return usageError{fmt.Errorf("sample needs a run ID")}
 	}
-	id, err := strconv.ParseInt(args[0], 10, 64)
+	id, err := parseRunID(args[0])
 	if err != nil {
-		return usageError{fmt.Errorf("run ID %q is not a number", args[0])}
+		return err
 	}
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
 	n := fs.Int("n", 1000, "number of samples")
