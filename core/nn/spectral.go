@@ -21,7 +21,9 @@ type SpectralRegularizer struct {
 	weights []*Param
 	gains   []*Param // nil where the layer is not weight-normalised
 	u, v    [][]float64
-	w, dw   []float64 // scratch: the effective weight and its gradient
+	// Scratch reused across steps: the effective weight and its gradient,
+	// and for weight-normalised layers the direction, gain and their gradients.
+	w, dw, dir, gain, dv, dg []float64
 }
 
 // NewSpectralRegularizer covers every weight among ps (biases and gains are skipped).
@@ -65,12 +67,12 @@ func (s *SpectralRegularizer) AddGrad(ps []*Param, grads [][]float32, iters int)
 		rows, cols := matrixShape(p)
 		w := grow(&s.w, rows*cols)
 		gain := s.gains[k]
+		var dir, g []float64
 		if gain == nil {
-			for i, x := range p.Data() {
-				w[i] = float64(x)
-			}
+			toF64(w, p.Data())
 		} else {
-			weightNorm(toF64(p.Data()), toF64(gain.Data()), w, rows, cols)
+			dir, g = toF64(grow(&s.dir, rows*cols), p.Data()), toF64(grow(&s.gain, rows), gain.Data())
+			weightNorm(dir, g, w, rows, cols)
 		}
 		u, v := s.u[k], s.v[k]
 		var sigma float64
@@ -105,8 +107,7 @@ func (s *SpectralRegularizer) AddGrad(ps []*Param, grads [][]float32, iters int)
 			addTo(grads, index, p, dw)
 			continue
 		}
-		dir, g := toF64(p.Data()), toF64(gain.Data())
-		dv, dg := make([]float64, rows*cols), make([]float64, rows)
+		dv, dg := grow(&s.dv, rows*cols), grow(&s.dg, rows)
 		weightNormGrad(dir, g, dw, dv, rows, cols, false)
 		weightNormGrad(dir, g, dw, dg, rows, cols, true)
 		addTo(grads, index, p, dv)
@@ -115,12 +116,12 @@ func (s *SpectralRegularizer) AddGrad(ps []*Param, grads [][]float32, iters int)
 	return s.Coef * total
 }
 
-func toF64(x []float32) []float64 {
-	out := make([]float64, len(x))
+// toF64 converts x into dst (of the same length) and returns dst.
+func toF64(dst []float64, x []float32) []float64 {
 	for i, v := range x {
-		out[i] = float64(v)
+		dst[i] = float64(v)
 	}
-	return out
+	return dst
 }
 
 func addTo(grads [][]float32, index map[*Param]int, p *Param, d []float64) {

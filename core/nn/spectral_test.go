@@ -68,10 +68,10 @@ func TestSpectralRegularizerConvAndWeightNorm(t *testing.T) {
 		ps := c.Params()
 		s := NewSpectralRegularizer(0.2, ps, rng)
 		sigma := func() float64 {
-			w := toF64(c.W.Data())
+			w := toF64(make([]float64, len(c.W.Data())), c.W.Data())
 			if wn {
 				eff := make([]float64, len(w))
-				weightNorm(w, toF64(c.Gain.Data()), eff, 3, 18)
+				weightNorm(w, toF64(make([]float64, 3), c.Gain.Data()), eff, 3, 18)
 				w = eff
 			}
 			var svd mat.SVD
