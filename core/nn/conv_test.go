@@ -189,8 +189,10 @@ func gradCheck64(t *testing.T, shapes [][]int, f func(in []*G.Node) (*G.Node, er
 	}
 }
 
-func TestConvGradientsFiniteDifferences(t *testing.T) {
-	for _, tc := range convCases {
+// gradCheckConv runs gradCheck64 on conv (x, w and, for cases with a bias, b)
+// for each case.
+func gradCheckConv(t *testing.T, cases int, conv func(x, w, b *G.Node, stride, pad int) (*G.Node, error)) {
+	for _, tc := range convCases[:cases] {
 		shapes := [][]int{{tc.n, tc.c, tc.h, tc.w}, {tc.o, tc.c, tc.k, tc.k}}
 		if tc.bias {
 			shapes = append(shapes, []int{tc.o})
@@ -201,28 +203,20 @@ func TestConvGradientsFiniteDifferences(t *testing.T) {
 				if tc.bias {
 					b = in[2]
 				}
-				return Conv2D(in[0], in[1], b, tc.stride, tc.pad)
+				return conv(in[0], in[1], b, tc.stride, tc.pad)
 			})
 		})
 	}
 }
 
+func TestConvGradientsFiniteDifferences(t *testing.T) {
+	gradCheckConv(t, len(convCases), Conv2D)
+}
+
 func TestConvSwishGradientsFiniteDifferences(t *testing.T) {
-	for _, tc := range convCases[:3] {
-		shapes := [][]int{{tc.n, tc.c, tc.h, tc.w}, {tc.o, tc.c, tc.k, tc.k}}
-		if tc.bias {
-			shapes = append(shapes, []int{tc.o})
-		}
-		t.Run(fmt.Sprint(shapes), func(t *testing.T) {
-			gradCheck64(t, shapes, func(in []*G.Node) (*G.Node, error) {
-				var b *G.Node
-				if tc.bias {
-					b = in[2]
-				}
-				return Conv2DSwish(in[0], in[1], b, tc.stride, tc.pad, 1/1.1)
-			})
-		})
-	}
+	gradCheckConv(t, 3, func(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
+		return Conv2DSwish(x, w, b, stride, pad, 1/1.1)
+	})
 }
 
 // The fused op must compute exactly LipSwish(Conv2D(…)).

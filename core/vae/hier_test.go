@@ -69,16 +69,7 @@ func TestHierELBOGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	v := tinyHier(t, rng)
 	b := nn.NewBuilder()
-	e, err := v.BuildELBO(b, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range e.X {
-		e.X[i] = float32(rng.Float64())
-	}
-	for i := range e.Noise {
-		e.Noise[i] = float32(rng.NormFloat64())
-	}
+	e := randomELBO(t, v, b, 2, rng)
 	params := v.Params()
 	p, err := nn.Compile(b, e.Loss, b.ParamNodes(params))
 	if err != nil {
@@ -144,16 +135,7 @@ func TestHierKLClosedForm(t *testing.T) {
 			}
 		}
 		b := nn.NewBuilder()
-		e, err := v.BuildELBO(b, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range e.X {
-			e.X[i] = float32(rng.Float64())
-		}
-		for i := range e.Noise {
-			e.Noise[i] = float32(rng.NormFloat64())
-		}
+		e := randomELBO(t, v, b, 3, rng)
 		p, err := nn.Compile(b, e.Loss, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -170,4 +152,21 @@ func TestHierKLClosedForm(t *testing.T) {
 			t.Errorf("c = %v: KL %v, want %v", c, got, want)
 		}
 	}
+}
+
+// randomELBO builds v's ELBO for a batch and fills its images with U(0, 1)
+// pixels and its noise with N(0, 1).
+func randomELBO(t *testing.T, v *HierVAE, b *nn.Builder, batch int, rng *rand.Rand) *ELBO {
+	t.Helper()
+	e, err := v.BuildELBO(b, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range e.X {
+		e.X[i] = float32(rng.Float64())
+	}
+	for i := range e.Noise {
+		e.Noise[i] = float32(rng.NormFloat64())
+	}
+	return e
 }
