@@ -347,6 +347,10 @@ func Flatten(e Experiment) (map[string]string, error) {
 				}
 				walk(n.Content[i+1], k)
 			}
+		case yaml.SequenceNode:
+			n.Style = yaml.FlowStyle
+			b, _ := yaml.Marshal(n)
+			out[prefix] = strings.TrimSpace(string(b))
 		default:
 			out[prefix] = n.Value
 		}

