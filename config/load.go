@@ -174,6 +174,17 @@ func check(n *yaml.Node, t reflect.Type, path, file string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {
+		if n.Kind != yaml.SequenceNode {
+			return &Error{File: file, Line: n.Line, Key: path, Msg: fmt.Sprintf("must be a list of mappings with keys %v", fieldNames(t.Elem()))}
+		}
+		for i, item := range n.Content {
+			if err := check(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), file); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if t.Kind() != reflect.Struct {
 		v := reflect.New(t)
 		if err := n.Decode(v.Interface()); err != nil {

@@ -113,3 +113,51 @@ func TestShippedExperimentsLoad(t *testing.T) {
 		}
 	}
 }
+
+const imageBody = `name: s
+method: vaebm
+data: {name: stackedmnist, train_size: 10}
+vae: {arch: nvae, hidden: 8, latent_dim: 2, groups: [1, 2]}
+ebm: {arch: resnet, hidden: 4, blocks: [{out: 4, down: true}, {out: 8}], lr: 1.0e-3}
+langevin: {step_size: 0.1}
+eval: {mode_samples: 100, samples: 4}
+`
+
+// The image schema: architectures must suit the data set, and their
+// shapes are checked with the key named.
+func TestValidateStackedMNIST(t *testing.T) {
+	dir := t.TempDir()
+	e, err := Load(write(t, dir, "s.yaml", imageBody), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.EBM.Blocks) != 2 || !e.EBM.Blocks[0].Down || e.EBM.Blocks[1].Down || e.VAE.Groups[1] != 2 {
+		t.Fatalf("decoded blocks %v groups %v", e.EBM.Blocks, e.VAE.Groups)
+	}
+	flat, err := Flatten(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flat["vae.groups"] != "[1, 2]" || flat["ebm.blocks"] != "[{out: 4, down: true}, {out: 8, down: false}]" {
+		t.Errorf("flattened lists: groups %q blocks %q", flat["vae.groups"], flat["ebm.blocks"])
+	}
+	for _, tc := range []struct{ name, from, to, key string }{
+		{"mlp vae", "arch: nvae", "arch: mlp", "vae.arch"},
+		{"mlp energy", "arch: resnet", "arch: mlp", "ebm.arch"},
+		{"one scale", "groups: [1, 2]", "groups: [3]", "vae.groups"},
+		{"empty scale", "groups: [1, 2]", "groups: [0, 2]", "vae.groups"},
+		{"no blocks", "blocks: [{out: 4, down: true}, {out: 8}]", "blocks: []", "ebm.blocks"},
+		{"bad block", "{out: 8}", "{out: 0}", "ebm.blocks[1].out"},
+		{"no mode samples", "mode_samples: 100", "mode_samples: 0", "eval.mode_samples"},
+		{"unknown block key", "{out: 8}", "{out: 8, up: true}", "ebm.blocks"},
+		{"unknown data", "name: stackedmnist", "name: cifar", "data.name"},
+		{"negative spectral", "lr: 1.0e-3}", "lr: 1.0e-3, spectral_reg: -1}", "spectral_reg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(write(t, dir, "s.yaml", strings.Replace(imageBody, tc.from, tc.to, 1)), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("got %v, want an error naming %s", err, tc.key)
+			}
+		})
+	}
+}

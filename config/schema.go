@@ -179,6 +179,9 @@ type Eval struct {
 	// ModeSamples is how many samples each model draws for the StackedMNIST
 	// mode count and KL (the PacGAN protocol uses 26,000).
 	ModeSamples int `yaml:"mode_samples"`
+	// ClassifierSteps trains the MNIST mode classifier for this many steps
+	// instead of its default (pipeline.DefaultClassifier); for smoke tests.
+	ClassifierSteps int `yaml:"classifier_steps,omitempty"`
 }
 
 // Defaults returns the values a file does not set.

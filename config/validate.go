@@ -79,6 +79,9 @@ func (e *Experiment) Validate() error {
 	if e.VAE.SpectralReg < 0 || e.EBM.SpectralReg < 0 {
 		return bad("spectral_reg", "vae.spectral_reg and ebm.spectral_reg must be ≥ 0")
 	}
+	if e.Eval.ClassifierSteps < 0 {
+		return bad("eval.classifier_steps", "must be ≥ 0 (0: the default)")
+	}
 	if e.VAE.Steps < 0 || e.EBM.Steps < 0 || e.Langevin.Steps < 0 || e.Langevin.TestSteps < 0 {
 		return bad("steps", "step counts must be ≥ 0")
 	}

@@ -17,6 +17,9 @@ type ClassifierConfig struct {
 	Steps, BatchSize int
 	LR               float64
 	Seed             uint64
+	// Dir holds the MNIST idx files ("" finds them as data.MNISTDir does).
+	// It is not part of the cache key: the data's digest is.
+	Dir string `json:"-"`
 }
 
 // DefaultClassifier trains about 7 epochs of MNIST. 2,000 steps at a
@@ -29,9 +32,12 @@ var DefaultClassifier = ClassifierConfig{Steps: 3500, BatchSize: 128, LR: 2e-3}
 // training it as a run of experiment "mnist-classifier". It also returns its
 // test accuracy and the run that trained it.
 func Classifier(ctx context.Context, opts Options, cfg ClassifierConfig) (*classifier.CNN, float64, int64, error) {
-	dir, err := data.MNISTDir()
-	if err != nil {
-		return nil, 0, 0, err
+	dir := cfg.Dir
+	if dir == "" {
+		var err error
+		if dir, err = data.MNISTDir(); err != nil {
+			return nil, 0, 0, err
+		}
 	}
 	train, err := data.LoadMNIST(dir, "train")
 	if err != nil {

@@ -3,9 +3,12 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
+	"strings"
 
 	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/data"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/plots"
 	"github.com/vaebm/vaebm/tracker"
@@ -19,8 +22,9 @@ type SampleOptions struct {
 }
 
 // Sample draws n samples of model ("vaebm" or "vae") from finished run id,
-// using its recorded config and checkpoints, and writes them to path as CSV
-// (columns model, x, y). It returns the path written.
+// using its recorded config and checkpoints, and writes them to path: for
+// 2-D data as CSV (columns model, x, y); for images as a float32 IDX file
+// (see SampleImages). It returns the path written.
 func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
 	r, err := db.Get(id)
 	if err != nil {
@@ -33,14 +37,17 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	if err != nil {
 		return "", err
 	}
-	if exp.Data.Name != "25gaussians" {
-		return "", fmt.Errorf("run %d: sampling %s runs is not implemented yet", id, exp.Data.Name)
-	}
 	if so.Steps > 0 {
 		exp.Langevin.TestSteps = so.Steps
 	}
 	if so.StepSize > 0 {
 		exp.Langevin.TestStepSize = so.StepSize
+	}
+	if model != "vae" && model != "vaebm" {
+		return "", fmt.Errorf("unknown model %q (want vaebm or vae)", model)
+	}
+	if exp.Data.Name == "stackedmnist" {
+		return sampleImages(ctx, exp, out, id, n, model, path, so)
 	}
 	m := newToyModels(exp)
 	dir := RunDir(out, id)
@@ -88,6 +95,63 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 		if err := plots.Scatter2D(so.PNG, []plots.Panel{{Title: title, Points: s}}, lim); err != nil {
 			return "", err
 		}
+	}
+	return path, nil
+}
+
+// MaxSampleGrid is how many samples, at most, `vaebm sample` draws in its PNG grid.
+const MaxSampleGrid = 400
+
+// sampleImages writes n image samples as a float32 IDX file of shape
+// (n, 3, 28, 28): the Gaussian decoder's x = μ + σ·ε_x at the chain's end,
+// not clipped (the data lie in [0, 1]; the mode classifier and the PNG
+// clip). The first MaxSampleGrid go into a PNG grid, at so.PNG or next to
+// the IDX file.
+func sampleImages(ctx context.Context, exp config.Experiment, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
+	m, err := newImageModels(exp)
+	if err != nil {
+		return "", err
+	}
+	dir := RunDir(out, id)
+	if err := nn.LoadParams(filepath.Join(dir, vaeCheckpoint), m.vae.Params()); err != nil {
+		return "", err
+	}
+	rng := newRNG(exp.Seed, streamSample+uint64(id)*1000)
+	var s []float32
+	title := "VAE samples"
+	if model == "vae" {
+		s, err = sampleVAE(ctx, m.vae, rng, n, nil)
+	} else {
+		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
+			return "", err
+		}
+		s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, sampleBatch, nil)
+		h := exp.Langevin.TestStepSize
+		if h == 0 {
+			h = exp.Langevin.StepSize
+		}
+		title = fmt.Sprintf("VAEBM samples, %d Langevin steps of %g", exp.Langevin.TestSteps, h)
+	}
+	if err != nil {
+		return "", err
+	}
+	if path == "" {
+		path = filepath.Join(out, "samples", fmt.Sprintf("run%d-%s-%d.idx", id, model, n))
+	}
+	if err := data.WriteIDXFloat32(path, []int{n, stackedC, stackedH, stackedW}, s); err != nil {
+		return "", err
+	}
+	png := so.PNG
+	if png == "" {
+		png = strings.TrimSuffix(path, filepath.Ext(path)) + ".png"
+	}
+	k := min(n, MaxSampleGrid)
+	img, err := plots.Tile(s[:k*stackedDim], stackedC, stackedH, stackedW, int(math.Ceil(math.Sqrt(float64(k)))))
+	if err != nil {
+		return "", err
+	}
+	if err := plots.Images(png, []plots.ImagePanel{{Title: title, Image: img}}, 1.5); err != nil {
+		return "", err
 	}
 	return path, nil
 }

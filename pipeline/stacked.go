@@ -101,7 +101,12 @@ func runStackedMNIST(ctx context.Context, exp config.Experiment, opts Options, r
 	// The mode classifier comes first: it is its own run, trained once and
 	// then reused from the stage cache, and a failure there should not
 	// wait for the VAE.
-	cls, acc, clsRun, err := Classifier(ctx, opts, DefaultClassifier)
+	ccfg := DefaultClassifier
+	ccfg.Dir = exp.Data.Dir
+	if exp.Eval.ClassifierSteps > 0 {
+		ccfg.Steps = exp.Eval.ClassifierSteps
+	}
+	cls, acc, clsRun, err := Classifier(ctx, opts, ccfg)
 	if err != nil {
 		return err
 	}

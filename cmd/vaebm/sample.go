@@ -22,11 +22,13 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
 	n := fs.Int("n", 1000, "number of samples")
 	model := fs.String("model", "vaebm", "vaebm or vae")
-	out := fs.String("out", "", "output file (default OUT/samples/runID-MODEL-N.csv)")
+	out := fs.String("out", "", "output file (default OUT/samples/runID-MODEL-N.csv for 2-D data, .idx for images: "+
+		"big-endian float32 IDX of shape N×3×28×28, see the README)")
 	var so pipeline.SampleOptions
 	fs.IntVar(&so.Steps, "steps", 0, "Langevin steps per chain (default: the run's langevin.test_steps)")
 	fs.Float64Var(&so.StepSize, "step-size", 0, "Langevin step size (default: the run's langevin.step_size)")
-	fs.StringVar(&so.PNG, "png", "", "also draw the samples as a scatter plot in this PNG file")
+	fs.StringVar(&so.PNG, "png", "", "also draw the samples in this PNG file: a scatter plot for 2-D data; "+
+		"for images a grid of the first 400 (images always get one, default: the output file with .png)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/energy"
+	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/sampler"
+	"github.com/vaebm/vaebm/core/vae"
 )
 
 // stepLog records points by key and cancels the stage once it logs stopAt.
@@ -61,6 +63,17 @@ func TestEBMResumeMatchesUninterrupted(t *testing.T) {
 		return en, EBM(ctx, st, cfg, lcfg, trainSet, NewRNG(9, 10), ck, log, nil)
 	}
 
+	checkResume(t, func(ck *Checkpoint, log *stepLog, ctx context.Context) ([]*nn.Param, error) {
+		en, err := run(ck, log, ctx)
+		return en.Params(), err
+	}, 25, 20)
+}
+
+// checkResume runs a stage whole, then stopped when it logs step stopAt and
+// resumed from its state file, and compares parameters and logged points;
+// the resume must continue after step resumeAfter (the last checkpoint).
+func checkResume(t *testing.T, run func(ck *Checkpoint, log *stepLog, ctx context.Context) ([]*nn.Param, error), stopAt, resumeAfter int) {
+	t.Helper()
 	whole := newStepLog()
 	want, err := run(&Checkpoint{Path: filepath.Join(t.TempDir(), "a.state"), Every: 10}, whole, context.Background())
 	if err != nil {
@@ -70,7 +83,7 @@ func TestEBMResumeMatchesUninterrupted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "b.state")
 	log := newStepLog()
 	ctx, cancel := context.WithCancel(context.Background())
-	log.stopAt, log.cancel = 25, cancel
+	log.stopAt, log.cancel = stopAt, cancel
 	if _, err := run(&Checkpoint{Path: path, Every: 10}, log, ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted stage returned %v", err)
 	}
@@ -82,11 +95,11 @@ func TestEBMResumeMatchesUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resumedAt != 20 {
-		t.Fatalf("resumed after step %d, want 20 (the last checkpoint)", resumedAt)
+	if resumedAt != resumeAfter {
+		t.Fatalf("resumed after step %d, want %d (the last checkpoint)", resumedAt, resumeAfter)
 	}
-	for i, p := range want.Params() {
-		if !slices.Equal(p.Data(), got.Params()[i].Data()) {
+	for i, p := range want {
+		if !slices.Equal(p.Data(), got[i].Data()) {
 			t.Fatalf("parameter %s differs after resume", p.Name)
 		}
 	}
@@ -95,4 +108,21 @@ func TestEBMResumeMatchesUninterrupted(t *testing.T) {
 			t.Errorf("%s: resumed points %v %v, uninterrupted %v %v", k, log.steps[k], log.vals[k], whole.steps[k], whole.vals[k])
 		}
 	}
+}
+
+// The hierarchical VAE's stage resumes exactly too, spectral vectors included.
+func TestHierVAEResumeMatchesUninterrupted(t *testing.T) {
+	data := NewRNG(5, 6)
+	trainSet := make([]float32, 40*3*8*8)
+	for i := range trainSet {
+		trainSet[i] = float32(data.Float64())
+	}
+	cfg := config.VAE{Steps: 60, BatchSize: 4, LR: 1e-3, KLWarmupSteps: 30, KLWarmupMin: 0.1, SpectralReg: 0.01}
+	checkResume(t, func(ck *Checkpoint, log *stepLog, ctx context.Context) ([]*nn.Param, error) {
+		v, err := vae.NewHierVAE(NewRNG(7, 8).Rand, 3, 8, 8, 4, 2, [2]int{1, 1}, -3)
+		if err != nil {
+			return nil, err
+		}
+		return v.Params(), VAE(ctx, v, cfg, trainSet, NewRNG(9, 10), ck, log, nil)
+	}, 25, 20)
 }

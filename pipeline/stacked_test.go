@@ -1,0 +1,164 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/csv"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/data"
+	"github.com/vaebm/vaebm/tracker"
+)
+
+// writeMNISTFixture writes a small MNIST-shaped data set (28×28 idx files)
+// whose digit d is a bright vertical bar at column 2 + 2.5·d, so that even
+// a briefly trained classifier tells the digits apart.
+func writeMNISTFixture(t *testing.T, train, test int) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, dims []int, body []byte) {
+		var b bytes.Buffer
+		b.Write([]byte{0, 0, 0x08, byte(len(dims))})
+		for _, d := range dims {
+			binary.Write(&b, binary.BigEndian, uint32(d))
+		}
+		b.Write(body)
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, split := range []struct {
+		prefix string
+		n      int
+	}{{"train", train}, {"t10k", test}} {
+		pix := make([]byte, split.n*784)
+		labels := make([]byte, split.n)
+		for i := range labels {
+			d := i % 10
+			labels[i] = byte(d)
+			col := 2 + d*5/2
+			for r := 4; r < 24; r++ {
+				pix[i*784+r*28+col] = 255
+				pix[i*784+r*28+col+1] = 200
+			}
+		}
+		write(split.prefix+"-images-idx3-ubyte", []int{split.n, 28, 28}, pix)
+		write(split.prefix+"-labels-idx1-ubyte", []int{split.n}, labels)
+	}
+	return dir
+}
+
+// The smoke scale runs every StackedMNIST stage on a generated MNIST: the
+// classifier, the hierarchical VAE, the ResNet EBM, the PacGAN evaluation of
+// both, Table 5 and the figures; `vaebm sample` then writes IDX and PNG.
+func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
+	mnist := writeMNISTFixture(t, 200, 50)
+	out := t.TempDir()
+	exp, err := config.Load("../experiments/stackedmnist.yaml", []string{"scale=smoke", "data.dir=" + mnist})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Get(ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != tracker.Finished {
+		t.Fatalf("status %s", r.Status)
+	}
+	n := float64(exp.Eval.ModeSamples)
+	for _, model := range []string{"vae", "vaebm"} {
+		modes, kl := r.Metrics["eval/"+model+"_modes"], r.Metrics["eval/"+model+"_kl"]
+		if modes < 1 || modes > n || r.Metrics["eval/"+model+"_samples"] != n {
+			t.Errorf("%s: %v modes from %v samples", model, modes, r.Metrics["eval/"+model+"_samples"])
+		}
+		// KL to the uniform over 1,000 modes is at least log(1000/n) with n samples.
+		if kl < math.Log(1000/n)-1e-9 || kl > math.Log(1000) {
+			t.Errorf("%s: KL %v outside [log(1000/%v), log 1000]", model, kl, n)
+		}
+	}
+	if acc := r.Metrics["eval/classifier_test_acc"]; !(acc >= 0 && acc <= 1) {
+		t.Errorf("classifier accuracy %v", acc)
+	}
+	for _, k := range []string{"vae/spectral_penalty", "ebm/spectral_penalty", "ebm/replay_prob", "time/eval_vaebm_s"} {
+		if _, ok := r.Metrics[k]; !ok {
+			t.Errorf("metric %s not recorded", k)
+		}
+	}
+	for _, p := range []string{"samples", "fig12", "chains", "training"} {
+		if st, err := os.Stat(filepath.Join(out, "plots", "stackedmnist-"+p+".png")); err != nil || st.Size() == 0 {
+			t.Errorf("figure %s missing or empty (%v)", p, err)
+		}
+	}
+	f, err := os.Open(filepath.Join(out, "tables", "stackedmnist.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := recs[0]
+	if len(head) < 5 || head[0] != "model" || head[1] != "modes" || head[2] != "kl" || head[3] != "modes_paper" || head[4] != "kl_paper" {
+		t.Fatalf("table header %v", head)
+	}
+	rows := map[string][]string{}
+	for _, rec := range recs[1:] {
+		rows[rec[0]] = rec
+	}
+	for _, m := range []string{"VEEGAN", "PacGAN", "PresGAN", "InclusiveGAN", "StyleGAN2", "VAE (ours)", "VAEBM (ours)"} {
+		if rows[m] == nil {
+			t.Errorf("table has no row %q", m)
+		}
+	}
+	if got := rows["VAEBM (ours)"]; got[3] != "1000" || got[4] != "0.087" || got[1] == "" {
+		t.Errorf("VAEBM row %v", got)
+	}
+
+	path, err := Sample(context.Background(), db, out, ids[0], 7, "vaebm", "", SampleOptions{Steps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, dims, err := data.ReadIDXFloat32(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dims) != 4 || dims[0] != 7 || dims[1] != 3 || dims[2] != 28 || dims[3] != 28 || len(vals) != 7*3*28*28 {
+		t.Fatalf("sample file dims %v (%d values)", dims, len(vals))
+	}
+	if _, err := os.Stat(path[:len(path)-len(".idx")] + ".png"); err != nil {
+		t.Errorf("sample PNG: %v", err)
+	}
+}
+
+// A missing MNIST folder fails the run with a message naming it.
+func TestStackedMNISTMissingData(t *testing.T) {
+	out := t.TempDir()
+	exp, err := config.Load("../experiments/stackedmnist.yaml", []string{"scale=smoke", "data.dir=" + filepath.Join(out, "nowhere")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = Run(context.Background(), exp, Options{OutDir: out, DB: db})
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("nowhere")) {
+		t.Fatalf("got %v, want an error naming the missing folder", err)
+	}
+}
