@@ -3,12 +3,16 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 
 	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/classifier"
 	"github.com/vaebm/vaebm/core/data"
+	"github.com/vaebm/vaebm/core/metrics"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/plots"
 	"github.com/vaebm/vaebm/tracker"
@@ -19,6 +23,9 @@ type SampleOptions struct {
 	Steps    int     // Langevin steps per chain (langevin.test_steps)
 	StepSize float64 // Langevin step size
 	PNG      string  // also draw the samples here, when not empty
+	// Modes, when not nil, gets the PacGAN mode count and KL of image
+	// samples, labelled by the classifier the run was evaluated with.
+	Modes io.Writer
 }
 
 // Sample draws n samples of model ("vaebm" or "vae") from finished run id,
@@ -47,7 +54,7 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 		return "", fmt.Errorf("unknown model %q (want vaebm or vae)", model)
 	}
 	if exp.Data.Name == "stackedmnist" {
-		return sampleImages(ctx, exp, out, id, n, model, path, so)
+		return sampleImages(ctx, db, exp, out, id, n, model, path, so)
 	}
 	m := newToyModels(exp)
 	dir := RunDir(out, id)
@@ -107,7 +114,7 @@ const MaxSampleGrid = 400
 // not clipped (the data lie in [0, 1]; the mode classifier and the PNG
 // clip). The first MaxSampleGrid go into a PNG grid, at so.PNG or next to
 // the IDX file.
-func sampleImages(ctx context.Context, exp config.Experiment, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
+func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
 	m, err := newImageModels(exp)
 	if err != nil {
 		return "", err
@@ -141,6 +148,11 @@ func sampleImages(ctx context.Context, exp config.Experiment, out string, id int
 	if err := data.WriteIDXFloat32(path, []int{n, stackedC, stackedH, stackedW}, s); err != nil {
 		return "", err
 	}
+	if so.Modes != nil {
+		if err := reportModes(db, id, s, model, so.Modes); err != nil {
+			return "", err
+		}
+	}
 	png := so.PNG
 	if png == "" {
 		png = strings.TrimSuffix(path, filepath.Ext(path)) + ".png"
@@ -154,4 +166,49 @@ func sampleImages(ctx context.Context, exp config.Experiment, out string, id int
 		return "", err
 	}
 	return path, nil
+}
+
+// reportModes labels image samples with the classifier that evaluated run
+// id (its checkpoint is an artifact of the classifier's run) and writes the
+// mode count and KL to w.
+func reportModes(db *tracker.DB, id int64, images []float32, model string, w io.Writer) error {
+	r, err := db.Get(id)
+	if err != nil {
+		return err
+	}
+	clsID, ok := r.Metrics["eval/classifier_run"]
+	if !ok {
+		return fmt.Errorf("run %d records no classifier run (eval/classifier_run)", id)
+	}
+	cr, err := db.Get(int64(clsID))
+	if err != nil {
+		return fmt.Errorf("the classifier of run %d: %w", id, err)
+	}
+	c := classifier.New(rand.New(rand.NewPCG(0, 0)))
+	loaded := false
+	for _, a := range cr.Artifacts {
+		if a.Kind == "checkpoint" {
+			if err := nn.LoadParams(a.Path, c.Params()); err != nil {
+				return fmt.Errorf("the classifier of run %d: %w", id, err)
+			}
+			loaded = true
+		}
+	}
+	if !loaded {
+		return fmt.Errorf("classifier run %d has no checkpoint artifact", cr.ID)
+	}
+	l, err := newModeLabeller(c)
+	if err != nil {
+		return err
+	}
+	modes, _, err := l.Modes(images)
+	if err != nil {
+		return err
+	}
+	covered, kl, err := metrics.ModeCoverage(modes, stackedModes)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s: %d of %d modes, KL %.4f over %d samples (classifier of run %d)\n", model, covered, stackedModes, kl, len(modes), cr.ID)
+	return err
 }

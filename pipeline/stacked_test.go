@@ -129,9 +129,13 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 		t.Errorf("VAEBM row %v", got)
 	}
 
-	path, err := Sample(context.Background(), db, out, ids[0], 7, "vaebm", "", SampleOptions{Steps: 1})
+	var report bytes.Buffer
+	path, err := Sample(context.Background(), db, out, ids[0], 7, "vaebm", "", SampleOptions{Steps: 1, Modes: &report})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Contains(report.Bytes(), []byte("of 1000 modes")) || !bytes.Contains(report.Bytes(), []byte("over 7 samples")) {
+		t.Errorf("mode report %q", report.String())
 	}
 	vals, dims, err := data.ReadIDXFloat32(path)
 	if err != nil {

@@ -29,6 +29,7 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 	fs.Float64Var(&so.StepSize, "step-size", 0, "Langevin step size (default: the run's langevin.step_size)")
 	fs.StringVar(&so.PNG, "png", "", "also draw the samples in this PNG file: a scatter plot for 2-D data; "+
 		"for images a grid of the first 400 (images always get one, default: the output file with .png)")
+	modes := fs.Bool("modes", false, "images: also print the mode count and KL of the samples (PacGAN protocol, the run's classifier)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
@@ -40,6 +41,9 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if *modes {
+		so.Modes = os.Stdout
+	}
 	path, err := pipeline.Sample(ctx, db, g.out, id, *n, *model, *out, so)
 	if err != nil {
 		return err
