@@ -63,7 +63,10 @@ type VAE struct {
 	// LatentDim is the latent size (mlp) or the channels of each latent group (nvae).
 	LatentDim int `yaml:"latent_dim"`
 	// Groups is the nvae's number of latent groups at quarter and at half resolution.
-	Groups     []int   `yaml:"groups,omitempty"`
+	Groups []int `yaml:"groups,omitempty"`
+	// GlobalDim adds to the nvae a top latent group of this size with no
+	// spatial extent (0: none; see vae.HierVAE.AddGlobalLatent).
+	GlobalDim  int     `yaml:"global_dim,omitempty"`
 	Activation string  `yaml:"activation"`
 	Steps      int     `yaml:"steps"`
 	BatchSize  int     `yaml:"batch_size"`
@@ -179,6 +182,10 @@ type Eval struct {
 	// ModeSamples is how many samples each model draws for the StackedMNIST
 	// mode count and KL (the PacGAN protocol uses 26,000).
 	ModeSamples int `yaml:"mode_samples"`
+	// DecoderMean reports image samples as the decoder mean μ(z) at the
+	// final state (ε_x set to 0), as the NVlabs sampler does, instead of
+	// x = μ(z) + σ(z)·ε_x; the same for the VAE alone and the VAEBM.
+	DecoderMean bool `yaml:"decoder_mean"`
 	// ClassifierSteps trains the MNIST mode classifier for this many steps
 	// instead of its default (pipeline.DefaultClassifier); for smoke tests.
 	ClassifierSteps int `yaml:"classifier_steps,omitempty"`

@@ -79,6 +79,9 @@ func (e *Experiment) Validate() error {
 	if e.VAE.SpectralReg < 0 || e.EBM.SpectralReg < 0 {
 		return bad("spectral_reg", "vae.spectral_reg and ebm.spectral_reg must be ≥ 0")
 	}
+	if e.VAE.GlobalDim < 0 {
+		return bad("vae.global_dim", "must be ≥ 0 (0: none)")
+	}
 	if e.Eval.ClassifierSteps < 0 {
 		return bad("eval.classifier_steps", "must be ≥ 0 (0: the default)")
 	}

@@ -77,7 +77,7 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
 			return "", err
 		}
-		if s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, 1000, nil); err != nil {
+		if s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, 1000, false, nil); err != nil {
 			return "", err
 		}
 	default:
@@ -110,8 +110,8 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 const MaxSampleGrid = 400
 
 // sampleImages writes n image samples as a float32 IDX file of shape
-// (n, 3, 28, 28): the Gaussian decoder's x = μ + σ·ε_x at the chain's end,
-// not clipped (the data lie in [0, 1]; the mode classifier and the PNG
+// (n, 3, 28, 28): the decoder mean μ(z) at the chain's end when the run's
+// eval.decoder_mean is set, else x = μ + σ·ε_x; not clipped (the data lie in [0, 1]; the mode classifier and the PNG
 // clip). The first MaxSampleGrid go into a PNG grid, at so.PNG or next to
 // the IDX file.
 func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
@@ -127,12 +127,12 @@ func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, ou
 	var s []float32
 	title := "VAE samples"
 	if model == "vae" {
-		s, err = sampleVAE(ctx, m.vae, rng, n, nil)
+		s, err = sampleVAE(ctx, m.vae, rng, n, exp.Eval.DecoderMean, nil)
 	} else {
 		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
 			return "", err
 		}
-		s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, sampleBatch, nil)
+		s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, sampleBatch, exp.Eval.DecoderMean, nil)
 		h := exp.Langevin.TestStepSize
 		if h == 0 {
 			h = exp.Langevin.StepSize

@@ -40,10 +40,14 @@ type imageModels struct {
 }
 
 func newImageModels(exp config.Experiment) (imageModels, error) {
-	v, err := vae.NewHierVAE(newRNG(exp.Seed, streamVAEInit), stackedC, stackedH, stackedW,
+	rng := newRNG(exp.Seed, streamVAEInit)
+	v, err := vae.NewHierVAE(rng, stackedC, stackedH, stackedW,
 		exp.VAE.Hidden, exp.VAE.LatentDim, [2]int{exp.VAE.Groups[0], exp.VAE.Groups[1]}, exp.VAE.MinLogStd)
 	if err != nil {
 		return imageModels{}, err
+	}
+	if exp.VAE.GlobalDim > 0 {
+		v.AddGlobalLatent(rng, exp.VAE.GlobalDim)
 	}
 	blocks := make([]energy.BlockSpec, len(exp.EBM.Blocks))
 	for i, b := range exp.EBM.Blocks {
@@ -129,7 +133,7 @@ func runStackedMNIST(ctx context.Context, exp config.Experiment, opts Options, r
 	var vaeS []float32
 	err = timedStage(run, "eval_vae", func() error {
 		bar.Say("eval: %d VAE samples, each channel classified", n)
-		vaeS, err = sampleVAE(ctx, m.vae, newRNG(exp.Seed, streamEval), n, bar)
+		vaeS, err = sampleVAE(ctx, m.vae, newRNG(exp.Seed, streamEval), n, exp.Eval.DecoderMean, bar)
 		if err != nil {
 			return err
 		}
@@ -160,12 +164,18 @@ func runStackedMNIST(ctx context.Context, exp config.Experiment, opts Options, r
 	err = timedStage(run, "eval_vaebm", func() error {
 		bar.Say("eval: %d VAEBM samples (%d Langevin steps each), each channel classified", n, exp.Langevin.TestSteps)
 		var err error
-		vaebmS, err = sampleVAEBM(ctx, exp, m.vae, m.energy, newRNG(exp.Seed, streamSample), n, sampleBatch, func(b, step int, x []float32) {
-			rec.observe(b, step, x)
-			if step == 0 {
-				bar.Update("eval-vaebm", b*sampleBatch, n, "")
-			}
-		})
+		vaebmS, err = sampleVAEBM(ctx, exp, m.vae, m.energy, newRNG(exp.Seed, streamSample), n, sampleBatch, exp.Eval.DecoderMean,
+			func(b, step int, report func() ([]float32, error)) {
+				if step == 0 {
+					bar.Update("eval-vaebm", b*sampleBatch, n, "")
+				}
+				if b == 0 && rec.err == nil {
+					rec.err = rec.observe(step, report)
+				}
+			})
+		if err == nil {
+			err = rec.err
+		}
 		if err != nil {
 			return err
 		}
@@ -180,8 +190,9 @@ func runStackedMNIST(ctx context.Context, exp config.Experiment, opts Options, r
 	return writeStackedFigures(exp, opts, run, bar, vaeS, vaebmS, rec)
 }
 
-// sampleVAE draws n ancestral samples x = T_θ(ε), ε ~ N(0, I).
-func sampleVAE(ctx context.Context, gen sampler.Generator, rng *rand.Rand, n int, bar *Bar) ([]float32, error) {
+// sampleVAE draws n ancestral samples x = T_θ(ε), ε ~ N(0, I), or with
+// mean their decoder means μ(z).
+func sampleVAE(ctx context.Context, gen sampler.Generator, rng *rand.Rand, n int, mean bool, bar *Bar) ([]float32, error) {
 	dec, err := sampler.NewDecoder(gen, sampleBatch)
 	if err != nil {
 		return nil, err
@@ -200,6 +211,9 @@ func sampleVAE(ctx context.Context, gen sampler.Generator, rng *rand.Rand, n int
 		}
 		for g := range eps {
 			sampler.Gaussian(rng, g, eps[g])
+		}
+		if mean {
+			clear(eps[len(eps)-1])
 		}
 		x, err := dec.Decode(eps)
 		if err != nil {
@@ -276,31 +290,36 @@ func logModes(run *tracker.Run, bar *Bar, l *modeLabeller, name string, images [
 }
 
 // chainRecorder keeps, from the first batch of test chains, the images
-// needed for the figures: every chain's start (a VAE sample) and end, and
-// every second step of the first few chains (Fig. 2b style).
+// needed for the figures: what every chain reports at its start (a VAE
+// sample) and at its end, and every second step of the first few chains
+// (Fig. 2b style).
 type chainRecorder struct {
 	steps       int
 	start, end  []float32
 	strip       [][]float32 // [step/2] → the first stripChains chains
 	stripChains int
+	err         error
 }
 
 func newChainRecorder(steps int) *chainRecorder { return &chainRecorder{steps: steps, stripChains: 8} }
 
-func (r *chainRecorder) observe(b, step int, x []float32) {
-	if b != 0 {
-		return
+func (r *chainRecorder) observe(step int, report func() ([]float32, error)) error {
+	if step%2 != 0 && step != 0 && step != r.steps {
+		return nil
+	}
+	x, err := report()
+	if err != nil {
+		return err
 	}
 	if step == 0 {
-		r.start = append([]float32(nil), x...)
+		r.start = x
 	}
 	if step == r.steps {
-		r.end = append([]float32(nil), x...)
+		r.end = x
 	}
-	if step%2 == 0 || step == r.steps {
-		n := min(r.stripChains, len(x)/stackedDim)
-		r.strip = append(r.strip, append([]float32(nil), x[:n*stackedDim]...))
-	}
+	n := min(r.stripChains, len(x)/stackedDim)
+	r.strip = append(r.strip, x[:n*stackedDim])
+	return nil
 }
 
 // plotPath is where figure NAME of an experiment goes: out/plots/EXPERIMENT-NAME.png.

@@ -386,9 +386,12 @@ func energies(en *energy.MLP, x []float32) ([]float64, error) {
 
 // sampleVAEBM draws n samples from the VAEBM: chains of `batch` start at
 // ε ~ N(0, I) and run the test-time number of Langevin steps (App. E).
-// observe, if not nil, sees each batch's x before every step and after the
-// last (batch index, step, x).
-func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generator, en sampler.Energy, rng *rand.Rand, n, batch int, observe func(b, step int, x []float32)) ([]float32, error) {
+// Each chain reports x = T_θ(ε) at its final state or, with mean, the
+// decoder mean μ(z) there (T_θ with ε_x = 0), as the NVlabs sampler does.
+// observe, if not nil, is called for each batch before every step and after
+// the last (batch index, step, and a function giving what the chains would
+// report at that state).
+func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generator, en sampler.Energy, rng *rand.Rand, n, batch int, mean bool, observe func(b, step int, report func() ([]float32, error))) ([]float32, error) {
 	batch = min(n, batch)
 	stepSize := exp.Langevin.TestStepSize
 	if stepSize == 0 {
@@ -408,6 +411,21 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 	for g, d := range dims {
 		eps[g] = make([]float32, d*batch)
 	}
+	var means *meanDecoder
+	if mean {
+		if means, err = newMeanDecoder(gen, batch); err != nil {
+			return nil, err
+		}
+		defer means.Close()
+	}
+	// Run updates eps in place, so at each observation eps is the state
+	// that produced x.
+	report := func(x []float32) ([]float32, error) {
+		if means == nil {
+			return append([]float32(nil), x...), nil
+		}
+		return means.Decode(eps)
+	}
 	xdim := lang.XDim()
 	var out []float32
 	for b := 0; len(out) < xdim*n; b++ {
@@ -416,15 +434,43 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 		}
 		var obs func(int, []float32)
 		if observe != nil {
-			obs = func(step int, x []float32) { observe(b, step, x) }
+			obs = func(step int, x []float32) { observe(b, step, func() ([]float32, error) { return report(x) }) }
 		}
 		x, _, err := lang.Run(ctx, rng, eps, steps, obs)
 		if err != nil {
 			return nil, err
 		}
+		if x, err = report(x); err != nil {
+			return nil, err
+		}
 		out = append(out, x...)
 	}
 	return out[:xdim*n], nil
+}
+
+// meanDecoder gives the decoder mean μ(z) of a noise state: T_θ(ε) with ε_x
+// (the last group) set to 0.
+type meanDecoder struct {
+	*sampler.Decoder
+	eps [][]float32
+}
+
+func newMeanDecoder(gen sampler.Generator, batch int) (*meanDecoder, error) {
+	d, err := sampler.NewDecoder(gen, batch)
+	if err != nil {
+		return nil, err
+	}
+	dims := gen.EpsDims()
+	m := &meanDecoder{Decoder: d, eps: make([][]float32, len(dims))}
+	m.eps[len(dims)-1] = make([]float32, dims[len(dims)-1]*batch)
+	return m, nil
+}
+
+// Decode returns μ(z) for the ε_z groups of eps (its ε_x is ignored).
+func (m *meanDecoder) Decode(eps [][]float32) ([]float32, error) {
+	last := len(m.eps) - 1
+	copy(m.eps[:last], eps[:last])
+	return m.Decoder.Decode(m.eps)
 }
 
 func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, m toyModels, bar *Bar) error {
@@ -439,7 +485,7 @@ func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, r
 	if err != nil {
 		return err
 	}
-	vaebmS, err := sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, 1000, nil)
+	vaebmS, err := sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, 1000, false, nil)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package vae
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -66,8 +67,17 @@ func TestHierTransformShapes(t *testing.T) {
 // The ELBO graph's gradients match finite differences for parameters all
 // through the hierarchy, and its KL term is non-negative.
 func TestHierELBOGradients(t *testing.T) {
+	for _, global := range []int{0, 3} {
+		t.Run(fmt.Sprintf("global%d", global), func(t *testing.T) { testHierELBOGradients(t, global) })
+	}
+}
+
+func testHierELBOGradients(t *testing.T, global int) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	v := tinyHier(t, rng)
+	if global > 0 {
+		v.AddGlobalLatent(rng, global)
+	}
 	b := nn.NewBuilder()
 	e := randomELBO(t, v, b, 2, rng)
 	params := v.Params()
@@ -120,9 +130,24 @@ func TestHierELBOGradients(t *testing.T) {
 // constant c added to the posterior's log σ it is (−c + ½e^{2c} − ½) per
 // latent coordinate, the closed form for N(μ, e^{2c}σ²) against N(μ, σ²).
 func TestHierKLClosedForm(t *testing.T) {
-	for _, c := range []float64{0, 0.3, -0.5} {
+	for _, tc := range []struct {
+		c      float64
+		global int
+	}{{0, 0}, {0.3, 0}, {-0.5, 0}, {0, 4}, {0.3, 4}} {
+		c := tc.c
 		rng := rand.New(rand.NewPCG(5, 6))
 		v := tinyHier(t, rng)
+		if tc.global > 0 {
+			// The global group's prior is N(0, I): zero its posterior mean
+			// and set its log σ to c, as for the spatial groups.
+			v.AddGlobalLatent(rng, tc.global)
+			for _, p := range []*nn.Param{v.globMu.W, v.globMu.B, v.globLogSd.W} {
+				clear(p.Data())
+			}
+			for i := range v.globLogSd.B.Data() {
+				v.globLogSd.B.Data()[i] = float32(c)
+			}
+		}
 		for l := range v.post {
 			for _, conv := range []*nn.Conv{v.post[l][0], v.post[l][1], v.postEnc[l][0], v.postEnc[l][1]} {
 				clear(conv.W.Data())
@@ -149,7 +174,7 @@ func TestHierKLClosedForm(t *testing.T) {
 		}
 		want := float64(zdim) * (-c + 0.5*math.Exp(2*c) - 0.5)
 		if got := e.KL.Scalar(); math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
-			t.Errorf("c = %v: KL %v, want %v", c, got, want)
+			t.Errorf("c = %v, global %d: KL %v, want %v", c, tc.global, got, want)
 		}
 	}
 }
