@@ -92,11 +92,8 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	if so.PNG != "" {
 		title := model
 		if model == "vaebm" {
-			h := exp.Langevin.TestStepSize
-			if h == 0 {
-				h = exp.Langevin.StepSize
-			}
-			title = fmt.Sprintf("VAEBM, %d Langevin steps of %g", exp.Langevin.TestSteps, h)
+			steps, h := testChain(exp)
+			title = fmt.Sprintf("VAEBM, %d Langevin steps of %g", steps, h)
 		}
 		lim := m.data.Spacing*float64(m.data.Grid-1)/2 + 4*m.data.Std + 0.5
 		if err := plots.Scatter2D(so.PNG, []plots.Panel{{Title: title, Points: s}}, lim); err != nil {
@@ -133,11 +130,8 @@ func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, ou
 			return "", err
 		}
 		s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, sampleBatch, exp.Eval.DecoderMean, nil)
-		h := exp.Langevin.TestStepSize
-		if h == 0 {
-			h = exp.Langevin.StepSize
-		}
-		title = fmt.Sprintf("VAEBM samples, %d Langevin steps of %g", exp.Langevin.TestSteps, h)
+		steps, h := testChain(exp)
+		title = fmt.Sprintf("VAEBM samples, %d Langevin steps of %g", steps, h)
 	}
 	if err != nil {
 		return "", err

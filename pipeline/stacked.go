@@ -159,10 +159,11 @@ func runStackedMNIST(ctx context.Context, exp config.Experiment, opts Options, r
 	if err := run.Flush(); err != nil {
 		return err
 	}
-	rec := newChainRecorder(exp.Langevin.TestSteps)
+	steps, _ := testChain(exp)
+	rec := newChainRecorder(steps)
 	var vaebmS []float32
 	err = timedStage(run, "eval_vaebm", func() error {
-		bar.Say("eval: %d VAEBM samples (%d Langevin steps each), each channel classified", n, exp.Langevin.TestSteps)
+		bar.Say("eval: %d VAEBM samples (%d Langevin steps each), each channel classified", n, steps)
 		var err error
 		vaebmS, err = sampleVAEBM(ctx, exp, m.vae, m.energy, newRNG(exp.Seed, streamSample), n, sampleBatch, exp.Eval.DecoderMean,
 			func(b, step int, report func() ([]float32, error)) {
@@ -344,7 +345,7 @@ func writeStackedFigures(exp config.Experiment, opts Options, run *tracker.Run, 
 		name   string
 		panels []panel
 	}
-	steps := exp.Langevin.TestSteps
+	steps, _ := testChain(exp)
 	// The strip: one row per chain, one column per recorded step.
 	var strip []float32
 	if len(rec.strip) > 0 {

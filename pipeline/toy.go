@@ -393,19 +393,12 @@ func energies(en *energy.MLP, x []float32) ([]float64, error) {
 // report at that state).
 func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generator, en sampler.Energy, rng *rand.Rand, n, batch int, mean bool, observe func(b, step int, report func() ([]float32, error))) ([]float32, error) {
 	batch = min(n, batch)
-	stepSize := exp.Langevin.TestStepSize
-	if stepSize == 0 {
-		stepSize = exp.Langevin.StepSize
-	}
+	steps, stepSize := testChain(exp)
 	lang, err := sampler.NewLangevinEpsSpace(gen, en, batch, sampler.Target(exp.Langevin.Target), stepSize)
 	if err != nil {
 		return nil, err
 	}
 	lang.GradClip = exp.Langevin.GradClip
-	steps := exp.Langevin.TestSteps
-	if steps == 0 {
-		steps = exp.Langevin.Steps
-	}
 	dims := lang.EpsDims()
 	eps := make([][]float32, len(dims))
 	for g, d := range dims {
@@ -446,6 +439,20 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 		out = append(out, x...)
 	}
 	return out[:xdim*n], nil
+}
+
+// testChain is the length and step size of the chains that draw samples
+// after training: langevin.test_steps and test_step_size, each defaulting
+// to the training chain's.
+func testChain(exp config.Experiment) (steps int, stepSize float64) {
+	steps, stepSize = exp.Langevin.TestSteps, exp.Langevin.TestStepSize
+	if steps == 0 {
+		steps = exp.Langevin.Steps
+	}
+	if stepSize == 0 {
+		stepSize = exp.Langevin.StepSize
+	}
+	return steps, stepSize
 }
 
 // meanDecoder gives the decoder mean μ(z) of a noise state: T_θ(ε) with ε_x
