@@ -152,9 +152,14 @@ func TestValidateStackedMNIST(t *testing.T) {
 		{"unknown block key", "{out: 8}", "{out: 8, up: true}", "ebm.blocks"},
 		{"unknown data", "name: stackedmnist", "name: cifar", "data.name"},
 		{"negative spectral", "lr: 1.0e-3}", "lr: 1.0e-3, spectral_reg: -1}", "spectral_reg"},
+		{"mean negatives without a decoder", "lr: 1.0e-3}", "lr: 1.0e-3, mean_negatives: true}", "ebm.mean_negatives"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(write(t, dir, "s.yaml", strings.Replace(imageBody, tc.from, tc.to, 1)), nil)
+			body := strings.Replace(imageBody, tc.from, tc.to, 1)
+			if tc.key == "ebm.mean_negatives" {
+				body = strings.Replace(body, "method: vaebm", "method: ebm_x", 1)
+			}
+			_, err := Load(write(t, dir, "s.yaml", body), nil)
 			if err == nil || !strings.Contains(err.Error(), tc.key) {
 				t.Fatalf("got %v, want an error naming %s", err, tc.key)
 			}

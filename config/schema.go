@@ -115,6 +115,13 @@ type EBM struct {
 	// the first step to EnergyRegEnd at the last: a strong penalty while the
 	// chains are still far from the model, a weaker one once they mix.
 	EnergyRegEnd float64 `yaml:"energy_reg_end"`
+	// MeanNegatives contrasts the data with the decoder mean μ(z) at each
+	// chain's end instead of x = μ + σ·ε_x in the EBM loss: NVlabs'
+	// --use_mu_cd, set in all their published training commands. With a
+	// Gaussian decoder whose σ_x is far above the data's noise, the sampled
+	// x differ from the data by their noise alone, which the energy then
+	// learns instead of the content.
+	MeanNegatives bool `yaml:"mean_negatives"`
 	// SpectralReg weights the spectral-norm penalty of App. E (0.2 for images).
 	SpectralReg float64 `yaml:"spectral_reg"`
 	// DecoderLR is the Adam learning rate of the Eq. 21 decoder update (vaebm_kl).

@@ -76,6 +76,9 @@ func (e *Experiment) Validate() error {
 			return bad(p.key, "must be > 0 (is %v)", p.v)
 		}
 	}
+	if e.EBM.MeanNegatives && e.Method != "vaebm" {
+		return bad("ebm.mean_negatives", "needs method vaebm (a decoder mean); method is %q", e.Method)
+	}
 	if e.VAE.SpectralReg < 0 || e.EBM.SpectralReg < 0 {
 		return bad("spectral_reg", "vae.spectral_reg and ebm.spectral_reg must be ≥ 0")
 	}

@@ -64,7 +64,7 @@ func newImageModels(exp config.Experiment) (imageModels, error) {
 // group, and ε_x always starts fresh (App. E).
 func (m imageModels) stage(exp config.Experiment) train.EBMStage {
 	return train.EBMStage{Gen: m.vae, Energy: m.energy, Target: sampler.Target(exp.Langevin.Target),
-		Persist: len(m.vae.EpsDims()) - 1, Init: sampler.Gaussian}
+		Persist: len(m.vae.EpsDims()) - 1, Init: sampler.Gaussian, MeanNegatives: exp.EBM.MeanNegatives}
 }
 
 // loadStackedMNIST draws the training set: exp.Data.TrainSize stacked

@@ -53,7 +53,7 @@ func (m toyModels) stage(exp config.Experiment) train.EBMStage {
 	}
 	return train.EBMStage{
 		Gen: m.vae, Energy: m.energy, Target: sampler.Target(exp.Langevin.Target), Persist: persist,
-		Init: sampler.Gaussian,
+		Init: sampler.Gaussian, MeanNegatives: exp.EBM.MeanNegatives,
 	}
 }
 
@@ -404,9 +404,9 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 	for g, d := range dims {
 		eps[g] = make([]float32, d*batch)
 	}
-	var means *meanDecoder
+	var means *sampler.MeanDecoder
 	if mean {
-		if means, err = newMeanDecoder(gen, batch); err != nil {
+		if means, err = sampler.NewMeanDecoder(gen, batch); err != nil {
 			return nil, err
 		}
 		defer means.Close()
@@ -453,31 +453,6 @@ func testChain(exp config.Experiment) (steps int, stepSize float64) {
 		stepSize = exp.Langevin.StepSize
 	}
 	return steps, stepSize
-}
-
-// meanDecoder gives the decoder mean μ(z) of a noise state: T_θ(ε) with ε_x
-// (the last group) set to 0.
-type meanDecoder struct {
-	*sampler.Decoder
-	eps [][]float32
-}
-
-func newMeanDecoder(gen sampler.Generator, batch int) (*meanDecoder, error) {
-	d, err := sampler.NewDecoder(gen, batch)
-	if err != nil {
-		return nil, err
-	}
-	dims := gen.EpsDims()
-	m := &meanDecoder{Decoder: d, eps: make([][]float32, len(dims))}
-	m.eps[len(dims)-1] = make([]float32, dims[len(dims)-1]*batch)
-	return m, nil
-}
-
-// Decode returns μ(z) for the ε_z groups of eps (its ε_x is ignored).
-func (m *meanDecoder) Decode(eps [][]float32) ([]float32, error) {
-	last := len(m.eps) - 1
-	copy(m.eps[:last], eps[:last])
-	return m.Decoder.Decode(m.eps)
 }
 
 func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, m toyModels, bar *Bar) error {

@@ -22,10 +22,13 @@ type EBMStage struct {
 	Persist int
 	// Init writes one chain's starting noise for group g.
 	Init func(rng *rand.Rand, g int, dst []float32)
+	// MeanNegatives makes the loss's negatives the decoder mean μ(z) at the
+	// chains' end (config ebm.mean_negatives); Gen's last group must be ε_x.
+	MeanNegatives bool
 }
 
 // EBM runs stage 2: for each step, draw negatives by Langevin dynamics on
-// Eq. 9, then take an Adam step on the Eq. 7 loss
+// Eq. 9 (reported as μ(z) with st.MeanNegatives), then take an Adam step on the Eq. 7 loss
 // mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²).
 func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
 	lang, err := sampler.NewLangevinEpsSpace(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg.StepSize)
@@ -64,6 +67,13 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		spec = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng.Rand)
 	}
 
+	var means *sampler.MeanDecoder
+	if st.MeanNegatives {
+		if means, err = sampler.NewMeanDecoder(st.Gen, cfg.BatchSize); err != nil {
+			return err
+		}
+		defer means.Close()
+	}
 	dims := lang.EpsDims()
 	buf := sampler.NewReplayBuffer(lcfg.Replay.Size, dims[:st.Persist])
 	eps := make([][]float32, len(dims))
@@ -110,6 +120,11 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 			return fmt.Errorf("ebm step %d: %w", step, err)
 		}
 		buf.Push(eps[:st.Persist])
+		if means != nil {
+			if xNeg, err = means.Decode(eps); err != nil {
+				return fmt.Errorf("ebm step %d: %w", step, err)
+			}
+		}
 		copy(negBuf, xNeg)
 		minibatch(rng.Rand, trainSet, posBuf, xdim)
 		if err := prog.Run(); err != nil {

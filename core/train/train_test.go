@@ -5,9 +5,12 @@ import (
 	"math"
 	"testing"
 
+	G "gorgonia.org/gorgonia"
+
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/data"
 	"github.com/vaebm/vaebm/core/energy"
+	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/sampler"
 	"github.com/vaebm/vaebm/core/vae"
 )
@@ -107,4 +110,48 @@ func TestHierVAEStageLowersNegativeELBO(t *testing.T) {
 		t.Fatalf("negative ELBO went from %.1f to %.1f", first, last)
 	}
 	t.Logf("negative ELBO %.1f → %.1f", l[0], l[len(l)-1])
+}
+
+// constMean is a generator whose decoder mean is the constant c whatever
+// ε_z: x = 0·ε_z + c + s·ε_x.
+type constMean struct{ c, s float64 }
+
+func (constMean) EpsDims() []int { return []int{2, 2} }
+
+func (g constMean) Transform(b *nn.Builder, eps []*G.Node) (*G.Node, *G.Node, error) {
+	must := G.Must
+	z := must(G.Mul(eps[0], b.Scalar(0)))
+	x := must(G.Add(must(G.Mul(eps[1], b.Scalar(g.s))), b.Scalar(g.c)))
+	return must(G.Add(z, x)), nil, nil
+}
+
+// With ebm.mean_negatives the loss sees μ(z), here c for every chain, so
+// the first step's mean negative energy is exactly E(c); with sampled
+// negatives it is the energy of c plus noise of scale s.
+func TestEBMMeanNegatives(t *testing.T) {
+	const c = 0.7
+	for _, mean := range []bool{true, false} {
+		rng := NewRNG(5, 6)
+		en := energy.NewMLP(rng.Rand, 2, 16, 3, "swish", 1)
+		at, err := sampler.NewLangevinEpsSpace(sampler.Identity{Dim: 2}, en, 1, sampler.TargetEnergyOnly, 1e-3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ec, err := at.Run(context.Background(), rng.Rand, [][]float32{{c, c}}, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := EBMStage{Gen: constMean{c: c, s: 2}, Energy: en, Target: sampler.TargetEq9, Persist: 1,
+			Init: sampler.Gaussian, MeanNegatives: mean}
+		cfg := config.EBM{Steps: 1, BatchSize: 8, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, LogEvery: 1}
+		lcfg := config.Langevin{Steps: 3, StepSize: 0.01}
+		log := memLog{}
+		if err := EBM(context.Background(), st, cfg, lcfg, make([]float32, 2*16), rng, nil, log, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, want := log["ebm/energy_neg"][0], float64(ec[0])
+		if same := math.Abs(got-want) < 1e-5; same != mean {
+			t.Errorf("mean_negatives %v: mean negative energy %.6f, E(c) = %.6f", mean, got, want)
+		}
+	}
 }
