@@ -149,6 +149,7 @@ func TestValidateStackedMNIST(t *testing.T) {
 		{"no blocks", "blocks: [{out: 4, down: true}, {out: 8}]", "blocks: []", "ebm.blocks"},
 		{"bad block", "{out: 8}", "{out: 0}", "ebm.blocks[1].out"},
 		{"no mode samples", "mode_samples: 100", "mode_samples: 0", "eval.mode_samples"},
+		{"zero temperature", "mode_samples: 100", "mode_samples: 100, temperature: 0", "eval.temperature"},
 		{"unknown block key", "{out: 8}", "{out: 8, up: true}", "ebm.blocks"},
 		{"unknown data", "name: stackedmnist", "name: cifar", "data.name"},
 		{"negative spectral", "lr: 1.0e-3}", "lr: 1.0e-3, spectral_reg: -1}", "spectral_reg"},

@@ -193,6 +193,10 @@ type Eval struct {
 	// final state (ε_x set to 0), as the NVlabs sampler does, instead of
 	// x = μ(z) + σ(z)·ε_x; the same for the VAE alone and the VAEBM.
 	DecoderMean bool `yaml:"decoder_mean"`
+	// Temperature scales the ε_z of every VAE sample and chain start
+	// (NVAE's sampling temperature; App. E starts CelebA HQ chains at 0.7).
+	// 1 samples the prior itself.
+	Temperature float64 `yaml:"temperature"`
 	// ClassifierSteps trains the MNIST mode classifier for this many steps
 	// instead of its default (pipeline.DefaultClassifier); for smoke tests.
 	ClassifierSteps int `yaml:"classifier_steps,omitempty"`
@@ -208,5 +212,6 @@ func Defaults() Experiment {
 		EBM: EBM{Arch: "mlp", Activation: "swish", InputScale: 1, Beta1: 0.9, Beta2: 0.999, LogEvery: 10,
 			BatchSize: 128, LR: 1e-4, CheckpointEvery: 100},
 		Langevin: Langevin{Target: "eq9", Init: "prior"},
+		Eval:     Eval{Temperature: 1},
 	}
 }

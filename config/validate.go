@@ -85,6 +85,9 @@ func (e *Experiment) Validate() error {
 	if e.VAE.GlobalDim < 0 {
 		return bad("vae.global_dim", "must be ≥ 0 (0: none)")
 	}
+	if !(e.Eval.Temperature > 0) {
+		return bad("eval.temperature", "must be > 0 (is %v; 1 samples the prior)", e.Eval.Temperature)
+	}
 	if e.Eval.ClassifierSteps < 0 {
 		return bad("eval.classifier_steps", "must be ≥ 0 (0: the default)")
 	}

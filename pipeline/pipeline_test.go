@@ -199,3 +199,25 @@ func TestSeedsAxis(t *testing.T) {
 		t.Fatalf("table rows %v: want n = 2 for VAEBM", recs)
 	}
 }
+
+// A chain start at temperature t is the t = 1 start with ε_z scaled by t
+// and ε_x untouched.
+func TestDrawChainStartTemperature(t *testing.T) {
+	draw := func(temp float64) [][]float32 {
+		eps := [][]float32{make([]float32, 6), make([]float32, 4), make([]float32, 5)}
+		drawChainStart(newRNG(9, 1), eps, temp)
+		return eps
+	}
+	one, half := draw(1), draw(0.5)
+	for g := range one {
+		scale := float32(0.5)
+		if g == len(one)-1 {
+			scale = 1
+		}
+		for i := range one[g] {
+			if half[g][i] != scale*one[g][i] {
+				t.Fatalf("group %d value %d: %v at t=0.5, %v at t=1", g, i, half[g][i], one[g][i])
+			}
+		}
+	}
+}

@@ -65,12 +65,8 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	var s []float32
 	switch model {
 	case "vae":
-		ev, err := m.vae.NewEvaluator()
-		if err != nil {
-			return "", err
-		}
-		s, err = ev.Sample(rng, n)
-		if err != nil {
+		var err error
+		if s, err = sampleVAE(ctx, m.vae, rng, n, exp.Eval.Temperature, false, nil); err != nil {
 			return "", err
 		}
 	case "vaebm":
@@ -124,7 +120,7 @@ func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, ou
 	var s []float32
 	title := "VAE samples"
 	if model == "vae" {
-		s, err = sampleVAE(ctx, m.vae, rng, n, exp.Eval.DecoderMean, nil)
+		s, err = sampleVAE(ctx, m.vae, rng, n, exp.Eval.Temperature, exp.Eval.DecoderMean, nil)
 	} else {
 		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
 			return "", err

@@ -133,7 +133,7 @@ func runStackedMNIST(ctx context.Context, exp config.Experiment, opts Options, r
 	var vaeS []float32
 	err = timedStage(run, "eval_vae", func() error {
 		bar.Say("eval: %d VAE samples, each channel classified", n)
-		vaeS, err = sampleVAE(ctx, m.vae, newRNG(exp.Seed, streamEval), n, exp.Eval.DecoderMean, bar)
+		vaeS, err = sampleVAE(ctx, m.vae, newRNG(exp.Seed, streamEval), n, exp.Eval.Temperature, exp.Eval.DecoderMean, bar)
 		if err != nil {
 			return err
 		}
@@ -193,7 +193,7 @@ func runStackedMNIST(ctx context.Context, exp config.Experiment, opts Options, r
 
 // sampleVAE draws n ancestral samples x = T_θ(ε), ε ~ N(0, I), or with
 // mean their decoder means μ(z).
-func sampleVAE(ctx context.Context, gen sampler.Generator, rng *rand.Rand, n int, mean bool, bar *Bar) ([]float32, error) {
+func sampleVAE(ctx context.Context, gen sampler.Generator, rng *rand.Rand, n int, temp float64, mean bool, bar *Bar) ([]float32, error) {
 	dec, err := sampler.NewDecoder(gen, sampleBatch)
 	if err != nil {
 		return nil, err
@@ -210,9 +210,7 @@ func sampleVAE(ctx context.Context, gen sampler.Generator, rng *rand.Rand, n int
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		for g := range eps {
-			sampler.Gaussian(rng, g, eps[g])
-		}
+		drawChainStart(rng, eps, temp)
 		if mean {
 			clear(eps[len(eps)-1])
 		}

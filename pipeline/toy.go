@@ -422,9 +422,7 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 	xdim := lang.XDim()
 	var out []float32
 	for b := 0; len(out) < xdim*n; b++ {
-		for g := range eps {
-			sampler.Gaussian(rng, g, eps[g])
-		}
+		drawChainStart(rng, eps, exp.Eval.Temperature)
 		var obs func(int, []float32)
 		if observe != nil {
 			obs = func(step int, x []float32) { observe(b, step, func() ([]float32, error) { return report(x) }) }
@@ -439,6 +437,21 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 		out = append(out, x...)
 	}
 	return out[:xdim*n], nil
+}
+
+// drawChainStart draws a VAE sample's noise, or a chain's start: every
+// group from N(0, I), with the ε_z groups (all but the last, ε_x) scaled
+// by the temperature.
+func drawChainStart(rng *rand.Rand, eps [][]float32, temp float64) {
+	for g := range eps {
+		sampler.Gaussian(rng, g, eps[g])
+		if g < len(eps)-1 && temp != 1 {
+			t := float32(temp)
+			for i := range eps[g] {
+				eps[g][i] *= t
+			}
+		}
+	}
 }
 
 // testChain is the length and step size of the chains that draw samples
@@ -459,11 +472,7 @@ func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, r
 	rng := newRNG(exp.Seed, streamSample)
 	n := exp.Eval.Samples
 	trueS := m.data.Sample(rng, n)
-	ev, err := m.vae.NewEvaluator()
-	if err != nil {
-		return err
-	}
-	vaeS, err := ev.Sample(rng, n)
+	vaeS, err := sampleVAE(ctx, m.vae, rng, n, exp.Eval.Temperature, false, nil)
 	if err != nil {
 		return err
 	}

@@ -48,23 +48,6 @@ func (e *Evaluator) Decode(z []float32) (mu, logStd []float32, err error) {
 	return out[0], out[1], nil
 }
 
-// Sample draws n ancestral samples x ~ p(z)p(x|z).
-func (e *Evaluator) Sample(rng *rand.Rand, n int) ([]float32, error) {
-	z := make([]float32, n*e.v.ZDim)
-	for i := range z {
-		z[i] = float32(rng.NormFloat64())
-	}
-	mu, ls, err := e.Decode(z)
-	if err != nil {
-		return nil, err
-	}
-	x := make([]float32, len(mu))
-	for i := range x {
-		x[i] = mu[i] + float32(math.Exp(float64(ls[i]))*rng.NormFloat64())
-	}
-	return x, nil
-}
-
 // IWAE estimates log p(x) for each point with the importance-weighted bound
 // of Burda et al. (2015), log (1/K) Σ_k p(x, z_k)/q(z_k|x) with z_k ~ q(z|x).
 // It also returns the same bound from only the first K/10 samples, whose gap
