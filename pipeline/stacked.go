@@ -285,6 +285,20 @@ func logModes(run *tracker.Run, bar *Bar, l *modeLabeller, name string, images [
 	}
 	bar.Say("%s: %d of %d modes, KL %.3f over %d samples (per-channel digit KL %.3f %.3f %.3f)",
 		name, covered, stackedModes, kl, len(modes), chKL[0], chKL[1], chKL[2])
+	// Which digits a model over- or under-produces is what its KL is made of.
+	for c := range digits {
+		var count [10]int
+		for _, d := range digits[c] {
+			count[d]++
+		}
+		var line strings.Builder
+		for d, k := range count {
+			f := float64(k) / float64(len(digits[c]))
+			run.Log(fmt.Sprintf("eval/%s_digit_freq_ch%d_%d", name, c, d), 0, f)
+			fmt.Fprintf(&line, " %d:%.3f", d, f)
+		}
+		bar.Say("%s channel %d digit frequencies:%s", name, c, line.String())
+	}
 	return run.Flush()
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/csv"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -88,6 +89,15 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 		// KL to the uniform over 1,000 modes is at least log(1000/n) with n samples.
 		if kl < math.Log(1000/n)-1e-9 || kl > math.Log(1000) {
 			t.Errorf("%s: KL %v outside [log(1000/%v), log 1000]", model, kl, n)
+		}
+		for c := 0; c < 3; c++ {
+			var sum float64
+			for d := 0; d < 10; d++ {
+				sum += r.Metrics[fmt.Sprintf("eval/%s_digit_freq_ch%d_%d", model, c, d)]
+			}
+			if math.Abs(sum-1) > 1e-9 {
+				t.Errorf("%s channel %d: digit frequencies sum to %v", model, c, sum)
+			}
 		}
 	}
 	if acc := r.Metrics["eval/classifier_test_acc"]; !(acc >= 0 && acc <= 1) {
