@@ -12,7 +12,6 @@ import (
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/classifier"
 	"github.com/vaebm/vaebm/core/data"
-	"github.com/vaebm/vaebm/core/metrics"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/plots"
 	"github.com/vaebm/vaebm/tracker"
@@ -22,7 +21,9 @@ import (
 type SampleOptions struct {
 	Steps    int     // Langevin steps per chain (langevin.test_steps)
 	StepSize float64 // Langevin step size
-	PNG      string  // also draw the samples here, when not empty
+	// Temperature, when > 0, replaces the run's eval.temperature.
+	Temperature float64
+	PNG         string // also draw the samples here, when not empty
 	// Modes, when not nil, gets the PacGAN mode count and KL of image
 	// samples, labelled by the classifier the run was evaluated with.
 	Modes io.Writer
@@ -49,6 +50,9 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	}
 	if so.StepSize > 0 {
 		exp.Langevin.TestStepSize = so.StepSize
+	}
+	if so.Temperature > 0 {
+		exp.Eval.Temperature = so.Temperature
 	}
 	if model != "vae" && model != "vaebm" {
 		return "", fmt.Errorf("unknown model %q (want vaebm or vae)", model)
@@ -191,14 +195,12 @@ func reportModes(db *tracker.DB, id int64, images []float32, model string, w io.
 	if err != nil {
 		return err
 	}
-	modes, _, err := l.Modes(images)
+	rep, err := evalModes(l, images)
 	if err != nil {
 		return err
 	}
-	covered, kl, err := metrics.ModeCoverage(modes, stackedModes)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s: %d of %d modes, KL %.4f over %d samples (classifier of run %d)\n", model, covered, stackedModes, kl, len(modes), cr.ID)
+	lines := rep.lines(model)
+	lines[0] += fmt.Sprintf(" (classifier of run %d)", cr.ID)
+	_, err = fmt.Fprintln(w, strings.Join(lines, "\n"))
 	return err
 }

@@ -259,45 +259,69 @@ func (l *modeLabeller) Modes(images []float32) (modes []int, digits [3][]int, er
 	return modes, digits, nil
 }
 
+// modeReport is the PacGAN evaluation of a set of StackedMNIST samples.
+type modeReport struct {
+	n, covered int
+	kl         float64        // KL(p_gen ‖ uniform over 1,000 modes)
+	chKL       [3]float64     // each channel's digit KL to uniform over 10
+	freq       [3][10]float64 // each channel's digit frequencies: what the KL is made of
+}
+
+func evalModes(l *modeLabeller, images []float32) (modeReport, error) {
+	modes, digits, err := l.Modes(images)
+	if err != nil {
+		return modeReport{}, err
+	}
+	r := modeReport{n: len(modes)}
+	if r.covered, r.kl, err = metrics.ModeCoverage(modes, stackedModes); err != nil {
+		return r, err
+	}
+	for c := range digits {
+		if _, r.chKL[c], err = metrics.ModeCoverage(digits[c], 10); err != nil {
+			return r, err
+		}
+		for _, d := range digits[c] {
+			r.freq[c][d] += 1 / float64(len(digits[c]))
+		}
+	}
+	return r, nil
+}
+
+// lines describes the report for people: the totals, then each channel's
+// digit frequencies.
+func (r modeReport) lines(name string) []string {
+	out := []string{fmt.Sprintf("%s: %d of %d modes, KL %.3f over %d samples (per-channel digit KL %.3f %.3f %.3f)",
+		name, r.covered, stackedModes, r.kl, r.n, r.chKL[0], r.chKL[1], r.chKL[2])}
+	for c, f := range r.freq {
+		var b strings.Builder
+		for d, v := range f {
+			fmt.Fprintf(&b, " %d:%.3f", d, v)
+		}
+		out = append(out, fmt.Sprintf("%s channel %d digit frequencies:%s", name, c, b.String()))
+	}
+	return out
+}
+
 // logModes records the PacGAN evaluation of samples under prefix "eval/NAME_":
 // modes covered, KL to the uniform over 1,000 modes, and each channel's KL
 // from its digit distribution to the uniform over 10 digits (which shows
 // whether a shortfall is one channel's digits or their combinations).
 func logModes(run *tracker.Run, bar *Bar, l *modeLabeller, name string, images []float32) error {
-	modes, digits, err := l.Modes(images)
+	r, err := evalModes(l, images)
 	if err != nil {
 		return err
 	}
-	covered, kl, err := metrics.ModeCoverage(modes, stackedModes)
-	if err != nil {
-		return err
-	}
-	run.Log("eval/"+name+"_modes", 0, float64(covered))
-	run.Log("eval/"+name+"_kl", 0, kl)
-	run.Log("eval/"+name+"_samples", 0, float64(len(modes)))
-	var chKL [3]float64
-	for c := range digits {
-		_, chKL[c], err = metrics.ModeCoverage(digits[c], 10)
-		if err != nil {
-			return err
-		}
-		run.Log(fmt.Sprintf("eval/%s_digit_kl_ch%d", name, c), 0, chKL[c])
-	}
-	bar.Say("%s: %d of %d modes, KL %.3f over %d samples (per-channel digit KL %.3f %.3f %.3f)",
-		name, covered, stackedModes, kl, len(modes), chKL[0], chKL[1], chKL[2])
-	// Which digits a model over- or under-produces is what its KL is made of.
-	for c := range digits {
-		var count [10]int
-		for _, d := range digits[c] {
-			count[d]++
-		}
-		var line strings.Builder
-		for d, k := range count {
-			f := float64(k) / float64(len(digits[c]))
+	run.Log("eval/"+name+"_modes", 0, float64(r.covered))
+	run.Log("eval/"+name+"_kl", 0, r.kl)
+	run.Log("eval/"+name+"_samples", 0, float64(r.n))
+	for c := range r.freq {
+		run.Log(fmt.Sprintf("eval/%s_digit_kl_ch%d", name, c), 0, r.chKL[c])
+		for d, f := range r.freq[c] {
 			run.Log(fmt.Sprintf("eval/%s_digit_freq_ch%d_%d", name, c, d), 0, f)
-			fmt.Fprintf(&line, " %d:%.3f", d, f)
 		}
-		bar.Say("%s channel %d digit frequencies:%s", name, c, line.String())
+	}
+	for _, line := range r.lines(name) {
+		bar.Say("%s", line)
 	}
 	return run.Flush()
 }

@@ -115,7 +115,7 @@ const usage = `usage: vaebm [--out DIR] COMMAND ...
                                   --asc, --format table|csv|json
   runs show ID                    show one run: provenance, params, final metrics, artifacts
   runs diff A B                   show the config keys that differ between two runs
-  sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE] [--steps K] [--step-size H] [--png FILE]
+  sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE] [--steps K] [--step-size H] [--temperature T] [--png FILE]
                                   draw samples from a finished run (CSV for 2-D data); --steps and
                                   --step-size override the run's test-time chain
   table NAME                      render a paper table from the recorded runs

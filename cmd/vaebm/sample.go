@@ -27,6 +27,7 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 	var so pipeline.SampleOptions
 	fs.IntVar(&so.Steps, "steps", 0, "Langevin steps per chain (default: the run's langevin.test_steps)")
 	fs.Float64Var(&so.StepSize, "step-size", 0, "Langevin step size (default: the run's langevin.step_size)")
+	fs.Float64Var(&so.Temperature, "temperature", 0, "scale of ε_z at each VAE sample and chain start (default: the run's eval.temperature)")
 	fs.StringVar(&so.PNG, "png", "", "also draw the samples in this PNG file: a scatter plot for 2-D data; "+
 		"for images a grid of the first 400 (images always get one, default: the output file with .png)")
 	modes := fs.Bool("modes", false, "images: also print the mode count and KL of the samples (PacGAN protocol, the run's classifier)")
