@@ -77,7 +77,7 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
 			return "", err
 		}
-		if s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, 1000, false, nil); err != nil {
+		if s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, rng, n, 1000, false, nil); err != nil {
 			return "", err
 		}
 	default:
@@ -129,7 +129,10 @@ func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, ou
 		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
 			return "", err
 		}
-		s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, sampleBatch, exp.Eval.DecoderMean, nil)
+		// The chains start at the samples --model vae draws; their Langevin
+		// noise comes from a stream of its own.
+		noise := newRNG(exp.Seed, streamSample+uint64(id)*1000+1)
+		s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, noise, n, sampleBatch, exp.Eval.DecoderMean, nil)
 		steps, h := testChain(exp)
 		title = fmt.Sprintf("VAEBM samples, %d Langevin steps of %g", steps, h)
 	}

@@ -165,7 +165,7 @@ func runStackedMNIST(ctx context.Context, exp config.Experiment, opts Options, r
 	err = timedStage(run, "eval_vaebm", func() error {
 		bar.Say("eval: %d VAEBM samples (%d Langevin steps each), each channel classified", n, steps)
 		var err error
-		vaebmS, err = sampleVAEBM(ctx, exp, m.vae, m.energy, newRNG(exp.Seed, streamSample), n, sampleBatch, exp.Eval.DecoderMean,
+		vaebmS, err = sampleVAEBM(ctx, exp, m.vae, m.energy, newRNG(exp.Seed, streamEval), newRNG(exp.Seed, streamSample), n, sampleBatch, exp.Eval.DecoderMean,
 			func(b, step int, report func() ([]float32, error)) {
 				if step == 0 {
 					bar.Update("eval-vaebm", b*sampleBatch, n, "")

@@ -385,13 +385,16 @@ func energies(en *energy.MLP, x []float32) ([]float64, error) {
 }
 
 // sampleVAEBM draws n samples from the VAEBM: chains of `batch` start at
-// ε ~ N(0, I) and run the test-time number of Langevin steps (App. E).
+// ε ~ N(0, I), drawn from starts, and run the test-time number of Langevin
+// steps (App. E) with noise from rng. Drawn from the same stream in batches
+// of the same size, the starts are sampleVAE's samples, so that VAE and
+// VAEBM are compared on the same noise draws.
 // Each chain reports x = T_θ(ε) at its final state or, with mean, the
 // decoder mean μ(z) there (T_θ with ε_x = 0), as the NVlabs sampler does.
 // observe, if not nil, is called for each batch before every step and after
 // the last (batch index, step, and a function giving what the chains would
 // report at that state).
-func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generator, en sampler.Energy, rng *rand.Rand, n, batch int, mean bool, observe func(b, step int, report func() ([]float32, error))) ([]float32, error) {
+func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generator, en sampler.Energy, starts, rng *rand.Rand, n, batch int, mean bool, observe func(b, step int, report func() ([]float32, error))) ([]float32, error) {
 	batch = min(n, batch)
 	steps, stepSize := testChain(exp)
 	lang, err := sampler.NewLangevinEpsSpace(gen, en, batch, sampler.Target(exp.Langevin.Target), stepSize)
@@ -422,7 +425,7 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 	xdim := lang.XDim()
 	var out []float32
 	for b := 0; len(out) < xdim*n; b++ {
-		drawChainStart(rng, eps, exp.Eval.Temperature)
+		drawChainStart(starts, eps, exp.Eval.Temperature)
 		var obs func(int, []float32)
 		if observe != nil {
 			obs = func(step int, x []float32) { observe(b, step, func() ([]float32, error) { return report(x) }) }
@@ -476,7 +479,7 @@ func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, r
 	if err != nil {
 		return err
 	}
-	vaebmS, err := sampleVAEBM(ctx, exp, m.vae, m.energy, rng, n, 1000, false, nil)
+	vaebmS, err := sampleVAEBM(ctx, exp, m.vae, m.energy, rng, rng, n, 1000, false, nil)
 	if err != nil {
 		return err
 	}
