@@ -101,8 +101,10 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	if acc := r.Metrics["eval/classifier_test_acc"]; !(acc >= 0 && acc <= 1) {
-		t.Errorf("classifier accuracy %v", acc)
+	for _, k := range []string{"eval/classifier_test_acc", "eval/vae_recon_digit_acc", "eval/data_digit_acc"} {
+		if acc, ok := r.Metrics[k]; !ok || !(acc >= 0 && acc <= 1) {
+			t.Errorf("%s: %v (recorded: %v)", k, acc, ok)
+		}
 	}
 	for _, k := range []string{"vae/spectral_penalty", "ebm/spectral_penalty", "ebm/replay_prob", "time/eval_vaebm_s"} {
 		if _, ok := r.Metrics[k]; !ok {

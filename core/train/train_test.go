@@ -110,6 +110,41 @@ func TestHierVAEStageLowersNegativeELBO(t *testing.T) {
 		t.Fatalf("negative ELBO went from %.1f to %.1f", first, last)
 	}
 	t.Logf("negative ELBO %.1f → %.1f", l[0], l[len(l)-1])
+
+	// Reconstructions keep which half is bright.
+	const n = 20
+	b := nn.NewBuilder()
+	x, xt := b.Input("x", n, 64)
+	r, err := v.Reconstruct(b, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := b.Read(r)
+	prog, err := nn.Compile(b, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(xt.Data().([]float32), imgs[:n*64])
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	side := func(img []float32) bool { // is the right half brighter?
+		var d float32
+		for p, v := range img {
+			if p%8 >= 4 {
+				d += v
+			} else {
+				d -= v
+			}
+		}
+		return d > 0
+	}
+	rec := out.Values()
+	for i := 0; i < n; i++ {
+		if side(rec[i*64:(i+1)*64]) != side(imgs[i*64:(i+1)*64]) {
+			t.Errorf("image %d: reconstruction has the other half bright", i)
+		}
+	}
 }
 
 // constMean is a generator whose decoder mean is the constant c whatever

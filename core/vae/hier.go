@@ -382,3 +382,30 @@ func (v *HierVAE) BuildELBO(b *nn.Builder, batch int) (*ELBO, error) {
 	return &ELBO{Loss: loss, LossOut: b.Read(loss), Recon: b.Read(recon), KL: b.Read(kl), Beta: beta,
 		X: xt.Data().([]float32), Noise: noise}, nil
 }
+
+// Reconstruct adds the decoder mean μ(z) for x (batch, C·H·W), with every
+// group's z at its posterior mean (ε = 0): what of an image the latents
+// keep. Classifying reconstructions separates a decoder that loses a
+// digit from a prior that rarely asks for it.
+func (v *HierVAE) Reconstruct(b *nn.Builder, x *G.Node) (*G.Node, error) {
+	n := x.Shape()[0]
+	img, err := G.Reshape(x, []int{n, v.C, v.H, v.W})
+	if err != nil {
+		return nil, err
+	}
+	half, quarter, err := v.encode(b, img)
+	if err != nil {
+		return nil, err
+	}
+	dims := v.EpsDims()
+	eps := make([]*G.Node, len(dims)-1)
+	for l, d := range dims[:len(dims)-1] {
+		zero := tensor.New(tensor.WithShape(n, d), tensor.WithBacking(make([]float32, n*d)))
+		eps[l] = G.NewTensor(b.G, nn.Dtype, 2, G.WithShape(n, d), G.WithValue(zero), G.WithName(fmt.Sprintf("recon.zero%d", l)))
+	}
+	mu, _, _, err := v.topDown(b, n, eps, half, quarter)
+	if err != nil {
+		return nil, err
+	}
+	return flat(mu), nil
+}
