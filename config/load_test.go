@@ -154,10 +154,11 @@ func TestValidateStackedMNIST(t *testing.T) {
 		{"unknown data", "name: stackedmnist", "name: cifar", "data.name"},
 		{"negative spectral", "lr: 1.0e-3}", "lr: 1.0e-3, spectral_reg: -1}", "spectral_reg"},
 		{"mean negatives without a decoder", "lr: 1.0e-3}", "lr: 1.0e-3, mean_negatives: true}", "ebm.mean_negatives"},
+		{"mean energy without a decoder", "step_size: 0.1}", "step_size: 0.1, mean_energy: true}", "langevin.mean_energy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := strings.Replace(imageBody, tc.from, tc.to, 1)
-			if tc.key == "ebm.mean_negatives" {
+			if strings.HasPrefix(tc.name, "mean ") {
 				body = strings.Replace(body, "method: vaebm", "method: ebm_x", 1)
 			}
 			_, err := Load(write(t, dir, "s.yaml", body), nil)

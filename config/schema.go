@@ -157,7 +157,14 @@ type Langevin struct {
 	Init string `yaml:"init"`
 	// GradClip clips each gradient element to ±GradClip before the step; 0 disables.
 	GradClip float64 `yaml:"grad_clip"`
-	Replay   Replay  `yaml:"replay"`
+	// MeanEnergy makes every chain, in training and after, descend
+	// E_ψ(μ(z)) + ½‖ε‖², the energy of the decoder mean, instead of E_ψ at
+	// x = μ + σ·ε_x. With ebm.mean_negatives the energy has only seen data
+	// and decoder means; the NVlabs chains still evaluate it at sampled x,
+	// which differ little from μ for their decoders but, with a Gaussian σ_x
+	// far above the data's noise, lie where it was never trained.
+	MeanEnergy bool   `yaml:"mean_energy"`
+	Replay     Replay `yaml:"replay"`
 }
 
 // Replay configures the persistent replay buffer over ε_z (App. E).

@@ -79,6 +79,9 @@ func (e *Experiment) Validate() error {
 	if e.EBM.MeanNegatives && e.Method != "vaebm" {
 		return bad("ebm.mean_negatives", "needs method vaebm (a decoder mean); method is %q", e.Method)
 	}
+	if e.Langevin.MeanEnergy && e.Method != "vaebm" {
+		return bad("langevin.mean_energy", "needs method vaebm (a decoder mean); method is %q", e.Method)
+	}
 	if e.VAE.SpectralReg < 0 || e.EBM.SpectralReg < 0 {
 		return bad("spectral_reg", "vae.spectral_reg and ebm.spectral_reg must be ≥ 0")
 	}

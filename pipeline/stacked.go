@@ -64,7 +64,7 @@ func newImageModels(exp config.Experiment) (imageModels, error) {
 // stage is stage 2 of VAEBM on images: the replay buffer keeps every ε_z
 // group, and ε_x always starts fresh (App. E).
 func (m imageModels) stage(exp config.Experiment) train.EBMStage {
-	return train.EBMStage{Gen: m.vae, Energy: m.energy, Target: sampler.Target(exp.Langevin.Target),
+	return train.EBMStage{Gen: chainGenerator(exp, m.vae), Energy: m.energy, Target: sampler.Target(exp.Langevin.Target),
 		Persist: len(m.vae.EpsDims()) - 1, Init: sampler.Gaussian, MeanNegatives: exp.EBM.MeanNegatives}
 }
 

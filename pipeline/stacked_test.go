@@ -194,7 +194,9 @@ func TestVAEBMChainsStartAtVAESamples(t *testing.T) {
 	}
 	const n = 100
 	ctx := context.Background()
-	for _, mean := range []bool{true, false} {
+	for _, tc := range []struct{ mean, meanEnergy bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+		mean := tc.mean
+		exp.Langevin.MeanEnergy = tc.meanEnergy
 		vaeS, err := sampleVAE(ctx, m.vae, newRNG(1, streamEval), n, exp.Eval.Temperature, mean, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -210,7 +212,7 @@ func TestVAEBMChainsStartAtVAESamples(t *testing.T) {
 				for i := range s {
 					d = max(d, s[i]-vaeS[i], vaeS[i]-s[i])
 				}
-				t.Errorf("mean %v, %d steps: VAEBM samples equal to the VAE's: %v (max difference %g)", mean, steps, same, d)
+				t.Errorf("%+v, %d steps: VAEBM samples equal to the VAE's: %v (max difference %g)", tc, steps, same, d)
 			}
 		}
 	}

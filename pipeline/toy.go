@@ -52,7 +52,7 @@ func (m toyModels) stage(exp config.Experiment) train.EBMStage {
 		persist = 2
 	}
 	return train.EBMStage{
-		Gen: m.vae, Energy: m.energy, Target: sampler.Target(exp.Langevin.Target), Persist: persist,
+		Gen: chainGenerator(exp, m.vae), Energy: m.energy, Target: sampler.Target(exp.Langevin.Target), Persist: persist,
 		Init: sampler.Gaussian, MeanNegatives: exp.EBM.MeanNegatives,
 	}
 }
@@ -391,13 +391,14 @@ func energies(en *energy.MLP, x []float32) ([]float64, error) {
 // VAEBM are compared on the same noise draws.
 // Each chain reports x = T_θ(ε) at its final state or, with mean, the
 // decoder mean μ(z) there (T_θ with ε_x = 0), as the NVlabs sampler does.
+// The chains follow chainGenerator.
 // observe, if not nil, is called for each batch before every step and after
 // the last (batch index, step, and a function giving what the chains would
 // report at that state).
 func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generator, en sampler.Energy, starts, rng *rand.Rand, n, batch int, mean bool, observe func(b, step int, report func() ([]float32, error))) ([]float32, error) {
 	batch = min(n, batch)
 	steps, stepSize := testChain(exp)
-	lang, err := sampler.NewLangevinEpsSpace(gen, en, batch, sampler.Target(exp.Langevin.Target), stepSize)
+	lang, err := sampler.NewLangevinEpsSpace(chainGenerator(exp, gen), en, batch, sampler.Target(exp.Langevin.Target), stepSize)
 	if err != nil {
 		return nil, err
 	}
@@ -407,20 +408,33 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 	for g, d := range dims {
 		eps[g] = make([]float32, d*batch)
 	}
-	var means *sampler.MeanDecoder
-	if mean {
-		if means, err = sampler.NewMeanDecoder(gen, batch); err != nil {
+	// What a chain reports: the x it is at, or μ(z) there with mean. The
+	// chains' own x is μ(z) with langevin.mean_energy; a sample x then
+	// takes the chain's ε_x through the full T_θ.
+	var decode func([][]float32) ([]float32, error)
+	switch {
+	case mean:
+		d, err := sampler.NewMeanDecoder(gen, batch)
+		if err != nil {
 			return nil, err
 		}
-		defer means.Close()
+		defer d.Close()
+		decode = d.Decode
+	case exp.Langevin.MeanEnergy:
+		d, err := sampler.NewDecoder(gen, batch)
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		decode = d.Decode
 	}
 	// Run updates eps in place, so at each observation eps is the state
 	// that produced x.
 	report := func(x []float32) ([]float32, error) {
-		if means == nil {
+		if decode == nil {
 			return append([]float32(nil), x...), nil
 		}
-		return means.Decode(eps)
+		return decode(eps)
 	}
 	xdim := lang.XDim()
 	var out []float32
@@ -440,6 +454,15 @@ func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generat
 		out = append(out, x...)
 	}
 	return out[:xdim*n], nil
+}
+
+// chainGenerator is the T_θ the chains see: the VAE's, or with
+// langevin.mean_energy its decoder mean.
+func chainGenerator(exp config.Experiment, gen sampler.Generator) sampler.Generator {
+	if exp.Langevin.MeanEnergy {
+		return sampler.MeanOf{Generator: gen}
+	}
+	return gen
 }
 
 // drawChainStart draws a VAE sample's noise, or a chain's start: every

@@ -89,3 +89,21 @@ func (m *MeanDecoder) Decode(eps [][]float32) ([]float32, error) {
 	copy(m.eps[:last], eps[:last])
 	return m.Decoder.Decode(m.eps)
 }
+
+// MeanOf is T_θ with ε_x silenced: x = μ(z), the decoder mean. Chains on
+// it descend E_ψ(μ(z)) + ½‖ε‖². ε_x stays in the state, moved by its prior
+// term alone, so that noise layouts and the replay buffer are unchanged.
+type MeanOf struct{ Generator }
+
+// Transform returns T_θ(ε_z, 0·ε_x).
+func (m MeanOf) Transform(b *nn.Builder, eps []*G.Node) (x, sumLogStd *G.Node, err error) {
+	if len(eps) == 0 {
+		return nil, nil, fmt.Errorf("decoder mean: no noise groups")
+	}
+	last := len(eps) - 1
+	e := append([]*G.Node(nil), eps...)
+	if e[last], err = G.Mul(eps[last], b.Scalar(0)); err != nil {
+		return nil, nil, err
+	}
+	return m.Generator.Transform(b, e)
+}
