@@ -1,5 +1,7 @@
 package nn
 
+import "github.com/vaebm/vaebm/core/nn/internal/wino"
+
 // Winograd F(2×2, 3×3) for the 3×3, stride-1 convolutions that make up
 // almost all of the energy net's FLOPs (Lavin & Gray, "Fast Algorithms for
 // Convolutional Neural Networks", 2016).
@@ -13,8 +15,21 @@ package nn
 //
 // with U the transformed kernels and V the transformed input tiles. The
 // tiles of several images go into one V, so that T (the GEMMs' N) is a few
-// hundred even at 14×14 (49 tiles per image). The transforms are a handful
-// of additions per element, done in Go; the GEMMs go through the BLAS hook.
+// hundred even at 14×14 (49 tiles per image). The GEMMs go through the BLAS
+// hook.
+//
+// The transforms are a handful of additions per element, but in scalar Go
+// they cost as much as the GEMMs they save (4× the time of im2col's copies),
+// so they are laid out to be element-wise over tiles and run as AVX kernels
+// for float32 (internal/wino; Go loops otherwise). Each image is split
+// into four planes by row and column parity, Pab[i][j] = x̃(2i+a, 2j+b)
+// with x̃ the zero-padded input, on a grid of th+1 rows of gw = tw+1
+// columns. Tile (i, j) then reads element d[r][c] of its 4×4 input at
+// P(r%2)(c%2)[L + (r/2)·gw + c/2], L = i·gw + j: sixteen contiguous views,
+// so a kernel transforms 8 tiles per instruction. The price is one dummy
+// tile per row of tiles (j = tw), which the GEMMs carry along (7% more
+// columns at 28×28, 14% at 14×14). The output transform writes four
+// planes by output parity likewise, which are then interleaved into y.
 //
 // F(2×2, 3×3) only uses the points 0, ±1 and ∞: its transforms are exact
 // up to a factor ½ in G, so float32 keeps the accuracy of the direct form
@@ -25,6 +40,10 @@ package nn
 // transform (with bias and the fused activation) on its own buffers, so no
 // BLAS threads are needed.
 
+// useAVX: the float32 transforms run as AVX kernels. Tests turn it off to
+// check the Go loops.
+var useAVX = wino.AVX
+
 // Winograd enables the Winograd path for 3×3, stride-1, padding-1
 // convolutions (forward and input gradient). It is a switch for A/B
 // benchmarks and tests; set it only while no op runs.
@@ -32,15 +51,13 @@ var Winograd = true
 
 // winoTileTarget is roughly how many tiles each worker puts through one set
 // of 16 GEMMs: whole images are batched up to it. With 64 channels V and M
-// then take 16·64·T·4 B ≈ 0.4 MB each at T = 100…200 and stay in L2.
+// then take 16·64·T·4 B ≈ 0.4–0.8 MB each at T = 100…200 and stay in L2.
 var winoTileTarget = 196
 
-// winoMinC is the fewest input channels for which Winograd pays. Its
-// transforms cost about as much per channel as its GEMMs save (they are
-// scalar Go), so with few input channels — the first 3→64 conv of the
-// energy net — the output transform over O channels outweighs the saving:
-// 4× slower than im2col at C = 3. Few output channels are fine (64→3, the
-// first conv's input gradient, is 1.6× faster).
+// winoMinC is the fewest input channels for which Winograd pays: with few
+// input channels — the energy net's first conv, 3→64 — the GEMMs are tiny
+// and the output transform over O channels costs more than they save.
+// Few output channels are fine (64→3, that conv's input gradient).
 var winoMinC = 16
 
 // useWinograd reports whether the Winograd path handles g.
@@ -48,54 +65,63 @@ func useWinograd(g convGeom) bool {
 	return Winograd && g.KH == 3 && g.KW == 3 && g.S == 1 && g.P == 1 && g.C >= winoMinC
 }
 
-// winoGeom is the tiling of one convolution: th×tw tiles per image cover
-// the Ho×Wo output (the last row or column of tiles overhangs it when Ho or
-// Wo is odd), and each image plane is read through a zero-padded copy of
-// hp×wp that covers every tile's 4×4 input.
+// winoGeom is the tiling of one convolution (P = 1): th×tw tiles per image
+// cover the Ho×Wo output (the last row or column of tiles overhangs it when
+// Ho or Wo is odd), laid out on a grid of th rows of gw = tw+1 columns, n
+// grid tiles per image. ps is the size of one input parity plane, with
+// room for the kernels' reads past the last tile; ld is the row length of
+// V and M: a chunk's tiles plus room for the kernels' writes past them.
 type winoGeom struct {
-	th, tw, hp, wp int
-	chunk          int // images per set of GEMMs
+	th, tw, gw, n int
+	ps, ld        int
+	chunk         int // images per set of GEMMs
 }
 
 func newWinoGeom(g convGeom) winoGeom {
 	th, tw := (g.Ho+1)/2, (g.Wo+1)/2
-	return winoGeom{th: th, tw: tw, hp: 2*th + 2, wp: 2*tw + 2, chunk: max(1, min(g.N, winoTileTarget/(th*tw)))}
+	gw := tw + 1
+	n := th * gw
+	chunk := max(1, min(g.N, winoTileTarget/n))
+	return winoGeom{th: th, tw: tw, gw: gw, n: n, ps: (th+1)*gw + gw + 16, ld: chunk*n + 8, chunk: chunk}
 }
 
-func (wg winoGeom) tiles() int { return wg.th * wg.tw }
+// n8 is n rounded up to the kernels' 8 lanes: how far they read and write.
+func (wg winoGeom) n8() int { return (wg.n + 7) &^ 7 }
 
 // convWinograd is convForward for a 3×3 kernel at stride 1: y = w ⋆ x + b,
 // then post per image. Scratch slots: 0 the transformed kernels U, then per
-// worker k the transformed inputs V, the products M and the padded plane.
+// worker k the transformed inputs V, the products M, and the input and
+// output parity planes.
 func convWinograd[T float](g convGeom, x, w, b, y []T, s *scratch[T], post func(off int, y []T)) {
 	wg := newWinoGeom(g)
-	maxT := wg.chunk * wg.tiles()
 	workers := numWorkers(g.N)
+	vn, mn, pn := 16*g.C*wg.ld, 16*g.O*wg.ld, 4*wg.ps+4*wg.n8()
 	s.buf(0, 16*g.O*g.C)
 	for k := 0; k < workers; k++ {
-		s.buf(1+3*k, 16*g.C*maxT)
-		s.buf(2+3*k, 16*g.O*maxT)
-		s.buf(3+3*k, wg.hp*wg.wp)
+		s.buf(1+3*k, vn)
+		s.buf(2+3*k, mn)
+		s.buf(3+3*k, pn)
 	}
 	u := s.buf(0, 16*g.O*g.C)
 	forWorkers(g.O, func(_, lo, hi int) { winoKernels(g, w, u, lo, hi) })
 	inSize, outSize := g.C*g.H*g.W, g.O*g.pix()
 	forWorkers(g.N, func(k, lo, hi int) {
-		v, m, pad := s.buf(1+3*k, 16*g.C*maxT), s.buf(2+3*k, 16*g.O*maxT), s.buf(3+3*k, wg.hp*wg.wp)
-		clear(pad) // its border stays zero: only the interior is rewritten
+		v, m, planes := s.buf(1+3*k, vn), s.buf(2+3*k, mn), s.buf(3+3*k, pn)
+		in, out := planes[:4*wg.ps], planes[4*wg.ps:]
+		clear(in) // the padding stays zero: only the image is rewritten
 		for i0 := lo; i0 < hi; i0 += wg.chunk {
-			n := min(wg.chunk, hi-i0)
-			nt := n * wg.tiles()
-			for i := 0; i < n; i++ {
-				winoInput(g, wg, x[(i0+i)*inSize:(i0+i+1)*inSize], pad, v[:16*g.C*nt], i*wg.tiles(), nt)
+			nimg := min(wg.chunk, hi-i0)
+			nt := nimg * wg.n
+			for i := 0; i < nimg; i++ {
+				winoInput(g, wg, x[(i0+i)*inSize:(i0+i+1)*inSize], in, v, i*wg.n)
 			}
 			for xi := 0; xi < 16; xi++ {
 				gemm(false, false, g.O, nt, g.C, 1, u[xi*g.O*g.C:(xi+1)*g.O*g.C], g.C,
-					v[xi*g.C*nt:(xi+1)*g.C*nt], nt, 0, m[xi*g.O*nt:(xi+1)*g.O*nt], nt)
+					v[xi*g.C*wg.ld:(xi+1)*g.C*wg.ld], wg.ld, 0, m[xi*g.O*wg.ld:(xi+1)*g.O*wg.ld], wg.ld)
 			}
-			for i := 0; i < n; i++ {
+			for i := 0; i < nimg; i++ {
 				yi := y[(i0+i)*outSize : (i0+i+1)*outSize]
-				winoOutput(g, wg, m[:16*g.O*nt], b, yi, i*wg.tiles(), nt)
+				winoOutput(g, wg, m, b, yi, out, i*wg.n)
 				if post != nil {
 					post((i0+i)*outSize, yi)
 				}
@@ -135,107 +161,127 @@ func winoKernels[T float](g convGeom, w, u []T, lo, hi int) {
 }
 
 // winoInput writes the transformed tiles Bᵀ d B of one image into columns
-// [t0, t0+tiles) of V (16 × C × nt), with
+// [t0, t0+n) of V (16 × C × ld), with
 //
-//	Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+//	Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],
 //
-// Each channel plane is first copied into the interior of pad, whose zero
-// border stands for the padding and for the overhang of odd sizes, so every
-// tile is read without tests. Along a row of tiles, the column sums Bᵀd of
-// a tile's right half are its right neighbour's left half, so each tile
-// loads and combines two new columns. The loops are written for Go's bounds
-// check elimination (every store slice is cut to the row's length): the
-// transforms are scalar Go and cost about as much as the GEMMs.
-func winoInput[T float](g convGeom, wg winoGeom, img, pad, v []T, t0, nt int) {
-	wp, tw := wg.wp, wg.tw
-	cs := g.C * nt // stride between the 16 matrices of V
+// channel by channel through the parity planes in planes (4 × ps), whose
+// entries outside the image are zero: the padding, the overhang of odd
+// sizes and the dummy tiles. The kernel may write up to n8 columns, into
+// the next image's (written after) or the row's spare 8.
+func winoInput[T float](g convGeom, wg winoGeom, img, planes, v []T, t0 int) {
+	gw, ps := wg.gw, wg.ps
 	for c := 0; c < g.C; c++ {
 		plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
-		// Input row ih lands on pad row ih+P (the tiles start at −P).
+		// Input pixel (ih, iw) is padded pixel (ih+1, iw+1).
 		for ih := 0; ih < g.H; ih++ {
-			copy(pad[(ih+g.P)*wp+g.P:], plane[ih*g.W:(ih+1)*g.W])
-		}
-		for ti := 0; ti < wg.th; ti++ {
-			r0 := pad[2*ti*wp : 2*ti*wp+wp]
-			r1 := pad[(2*ti+1)*wp : (2*ti+1)*wp+wp]
-			r2 := pad[(2*ti+2)*wp : (2*ti+2)*wp+wp]
-			r3 := pad[(2*ti+3)*wp : (2*ti+3)*wp+wp]
-			at := c*nt + t0 + ti*tw
-			v0 := v[at : at+tw]
-			v1, v2, v3 := v[at+cs:][:len(v0)], v[at+2*cs:][:len(v0)], v[at+3*cs:][:len(v0)]
-			v4, v5, v6, v7 := v[at+4*cs:][:len(v0)], v[at+5*cs:][:len(v0)], v[at+6*cs:][:len(v0)], v[at+7*cs:][:len(v0)]
-			v8, v9, v10, v11 := v[at+8*cs:][:len(v0)], v[at+9*cs:][:len(v0)], v[at+10*cs:][:len(v0)], v[at+11*cs:][:len(v0)]
-			v12, v13, v14, v15 := v[at+12*cs:][:len(v0)], v[at+13*cs:][:len(v0)], v[at+14*cs:][:len(v0)], v[at+15*cs:][:len(v0)]
-			// Bᵀ d of columns 0 and 1.
-			a0, b0, c0, d0 := r0[0]-r2[0], r1[0]+r2[0], r2[0]-r1[0], r1[0]-r3[0]
-			a1, b1, c1, d1 := r0[1]-r2[1], r1[1]+r2[1], r2[1]-r1[1], r1[1]-r3[1]
-			for tj := range v0 {
-				j := 2*tj + 2
-				p0, p1, p2, p3 := (*[2]T)(r0[j:j+2]), (*[2]T)(r1[j:j+2]), (*[2]T)(r2[j:j+2]), (*[2]T)(r3[j:j+2])
-				a2, b2, c2, d2 := p0[0]-p2[0], p1[0]+p2[0], p2[0]-p1[0], p1[0]-p3[0]
-				a3, b3, c3, d3 := p0[1]-p2[1], p1[1]+p2[1], p2[1]-p1[1], p1[1]-p3[1]
-				// (Bᵀ d) B: the same combinations across the columns.
-				v0[tj], v1[tj], v2[tj], v3[tj] = a0-a2, a1+a2, a2-a1, a1-a3
-				v4[tj], v5[tj], v6[tj], v7[tj] = b0-b2, b1+b2, b2-b1, b1-b3
-				v8[tj], v9[tj], v10[tj], v11[tj] = c0-c2, c1+c2, c2-c1, c1-c3
-				v12[tj], v13[tj], v14[tj], v15[tj] = d0-d2, d1+d2, d2-d1, d1-d3
-				a0, b0, c0, d0, a1, b1, c1, d1 = a2, b2, c2, d2, a3, b3, c3, d3
+			a := (ih + 1) & 1
+			at := ((ih + 1) >> 1) * gw
+			src := plane[ih*g.W : (ih+1)*g.W]
+			p0 := planes[2*a*ps+at : 2*a*ps+at+gw] // padded columns 0, 2, 4, …
+			p1 := planes[(2*a+1)*ps+at : (2*a+1)*ps+at+gw]
+			for iw := 0; iw+1 < len(src); iw += 2 {
+				p1[iw>>1], p0[(iw>>1)+1] = src[iw], src[iw+1]
 			}
+			if len(src)&1 == 1 {
+				p1[len(src)>>1] = src[len(src)-1]
+			}
+		}
+		winoInTiles(planes, ps, gw, v[c*wg.ld+t0:], g.C*wg.ld, wg.n)
+	}
+}
+
+// winoInTiles transforms tiles [0, n) of the parity planes p (4 × ps) into
+// v[ξ·vs + L], ξ = 0…15; the AVX kernel also writes tiles up to n8.
+func winoInTiles[T float](p []T, ps, gw int, v []T, vs, n int) {
+	n8 := (n + 7) &^ 7
+	if len(p) < 4*ps || ps < (n8+gw+1) || len(v) < 15*vs+n8 {
+		panic("winograd: short input buffers")
+	}
+	if p32, ok := any(p).([]float32); ok && useAVX {
+		wino.InAVX(&p32[0], ps, gw, &any(v).([]float32)[0], vs, n)
+		return
+	}
+	p00, p01, p10, p11 := p[:ps], p[ps:2*ps], p[2*ps:3*ps], p[3*ps:4*ps]
+	for L := 0; L < n; L++ {
+		// Row r of the tile: r%2 picks the plane pair, r/2 shifts by gw.
+		var d [4][4]T
+		for r := 0; r < 4; r++ {
+			e, o := p00, p01
+			if r&1 == 1 {
+				e, o = p10, p11
+			}
+			at := L + (r>>1)*gw
+			d[r] = [4]T{e[at], o[at], e[at+1], o[at+1]}
+		}
+		for k, x := range [4][4]T{
+			{d[0][0] - d[2][0], d[0][1] - d[2][1], d[0][2] - d[2][2], d[0][3] - d[2][3]},
+			{d[1][0] + d[2][0], d[1][1] + d[2][1], d[1][2] + d[2][2], d[1][3] + d[2][3]},
+			{d[2][0] - d[1][0], d[2][1] - d[1][1], d[2][2] - d[1][2], d[2][3] - d[1][3]},
+			{d[1][0] - d[3][0], d[1][1] - d[3][1], d[1][2] - d[3][2], d[1][3] - d[3][3]},
+		} {
+			v[(4*k)*vs+L] = x[0] - x[2]
+			v[(4*k+1)*vs+L] = x[1] + x[2]
+			v[(4*k+2)*vs+L] = x[2] - x[1]
+			v[(4*k+3)*vs+L] = x[1] - x[3]
 		}
 	}
 }
 
-// winoOutput turns columns [t0, t0+tiles) of M (16 × O × nt) into one output
+// winoOutput turns columns [t0, t0+n) of M (16 × O × ld) into one output
 // image y (O × Ho × Wo), adding b when it is not nil, with
 //
-//	Aᵀ = [1 1 1 0; 0 1 −1 −1].
+//	Aᵀ = [1 1 1 0; 0 1 −1 −1],
 //
-// Tiles that overhang an odd Ho or Wo drop their last row or column.
-func winoOutput[T float](g convGeom, wg winoGeom, m, b, y []T, t0, nt int) {
-	ms, tw := g.O*nt, wg.tw
+// channel by channel: winoOutTiles writes the four output parity planes
+// (4 × n8) and the copy into y drops the outputs of dummy tiles and of
+// tiles that overhang an odd Ho or Wo.
+func winoOutput[T float](g convGeom, wg winoGeom, m, b, y, planes []T, t0 int) {
+	gw, n8, tw := wg.gw, wg.n8(), wg.tw
 	for o := 0; o < g.O; o++ {
 		var bo T
 		if b != nil {
 			bo = b[o]
 		}
+		winoOutTiles(m[o*wg.ld+t0:], g.O*wg.ld, planes, n8, wg.n, bo)
 		plane := y[o*g.Ho*g.Wo : (o+1)*g.Ho*g.Wo]
-		for ti := 0; ti < wg.th; ti++ {
-			at := o*nt + t0 + ti*tw
-			m0 := m[at : at+tw]
-			m1, m2, m3 := m[at+ms:][:len(m0)], m[at+2*ms:][:len(m0)], m[at+3*ms:][:len(m0)]
-			m4, m5, m6, m7 := m[at+4*ms:][:len(m0)], m[at+5*ms:][:len(m0)], m[at+6*ms:][:len(m0)], m[at+7*ms:][:len(m0)]
-			m8, m9, m10, m11 := m[at+8*ms:][:len(m0)], m[at+9*ms:][:len(m0)], m[at+10*ms:][:len(m0)], m[at+11*ms:][:len(m0)]
-			m12, m13, m14, m15 := m[at+12*ms:][:len(m0)], m[at+13*ms:][:len(m0)], m[at+14*ms:][:len(m0)], m[at+15*ms:][:len(m0)]
-			oh := 2 * ti
-			row0 := plane[oh*g.Wo : (oh+1)*g.Wo]
-			if oh+1 < g.Ho && g.Wo == 2*tw {
-				// Whole tiles.
-				row1 := plane[(oh+1)*g.Wo : (oh+2)*g.Wo]
-				for tj := range m0 {
-					// Aᵀ m: rows; then (Aᵀ m) A: columns.
-					s0, s1, s2, s3 := m0[tj]+m4[tj]+m8[tj], m1[tj]+m5[tj]+m9[tj], m2[tj]+m6[tj]+m10[tj], m3[tj]+m7[tj]+m11[tj]
-					q0, q1, q2, q3 := m4[tj]-m8[tj]-m12[tj], m5[tj]-m9[tj]-m13[tj], m6[tj]-m10[tj]-m14[tj], m7[tj]-m11[tj]-m15[tj]
-					o0, o1 := (*[2]T)(row0[2*tj:2*tj+2]), (*[2]T)(row1[2*tj:2*tj+2])
-					o0[0], o0[1] = s0+s1+s2+bo, s1-s2-s3+bo
-					o1[0], o1[1] = q0+q1+q2+bo, q1-q2-q3+bo
-				}
-				continue
+		for oh := 0; oh < g.Ho; oh++ {
+			a := oh & 1
+			at := (oh >> 1) * gw
+			q0 := planes[2*a*n8+at : 2*a*n8+at+tw] // output columns 0, 2, 4, …
+			q1 := planes[(2*a+1)*n8+at : (2*a+1)*n8+at+tw]
+			row := plane[oh*g.Wo : (oh+1)*g.Wo]
+			for j := 0; 2*j+1 < len(row); j++ {
+				row[2*j], row[2*j+1] = q0[j], q1[j]
 			}
-			for tj := range m0 {
-				s0, s1, s2, s3 := m0[tj]+m4[tj]+m8[tj], m1[tj]+m5[tj]+m9[tj], m2[tj]+m6[tj]+m10[tj], m3[tj]+m7[tj]+m11[tj]
-				q0, q1, q2, q3 := m4[tj]-m8[tj]-m12[tj], m5[tj]-m9[tj]-m13[tj], m6[tj]-m10[tj]-m14[tj], m7[tj]-m11[tj]-m15[tj]
-				ow := 2 * tj
-				row0[ow] = s0 + s1 + s2 + bo
-				if oh+1 < g.Ho {
-					plane[(oh+1)*g.Wo+ow] = q0 + q1 + q2 + bo
-				}
-				if ow+1 < g.Wo {
-					row0[ow+1] = s1 - s2 - s3 + bo
-					if oh+1 < g.Ho {
-						plane[(oh+1)*g.Wo+ow+1] = q1 - q2 - q3 + bo
-					}
-				}
+			if len(row)&1 == 1 {
+				row[len(row)-1] = q0[len(row)>>1]
 			}
 		}
+	}
+}
+
+// winoOutTiles transforms tiles [0, n) of m[ξ·ms + L], ξ = 0…15, into the
+// output parity planes y (4 × ys), plus b; the AVX kernel also reads and
+// writes tiles up to n8.
+func winoOutTiles[T float](m []T, ms int, y []T, ys, n int, b T) {
+	n8 := (n + 7) &^ 7
+	if len(m) < 15*ms+n8 || ys < n8 || len(y) < 4*ys {
+		panic("winograd: short output buffers")
+	}
+	if m32, ok := any(m).([]float32); ok && useAVX {
+		wino.OutAVX(&m32[0], ms, &any(y).([]float32)[0], ys, n, float32(b))
+		return
+	}
+	for L := 0; L < n; L++ {
+		var s, d [4]T // columns of Aᵀ m
+		for c := 0; c < 4; c++ {
+			m0, m1, m2, m3 := m[c*ms+L], m[(4+c)*ms+L], m[(8+c)*ms+L], m[(12+c)*ms+L]
+			s[c], d[c] = m0+m1+m2, m1-m2-m3
+		}
+		y[L] = s[0] + s[1] + s[2] + b
+		y[ys+L] = s[1] - s[2] - s[3] + b
+		y[2*ys+L] = d[0] + d[1] + d[2] + b
+		y[3*ys+L] = d[1] - d[2] - d[3] + b
 	}
 }

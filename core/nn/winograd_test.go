@@ -11,7 +11,8 @@ import (
 
 // 3×3 stride-1 padding-1 shapes for the Winograd path: odd and even sizes
 // (tiles overhang odd ones), a single pixel, one input or output channel,
-// one image, and batches that split into several GEMM chunks per worker.
+// one image, batches that split into several GEMM chunks per worker, and
+// tile counts that are and are not multiples of the kernels' 8 lanes.
 var winoCases = []struct {
 	n, c, h, w, o int
 	bias          bool
@@ -26,6 +27,7 @@ var winoCases = []struct {
 	{5, 4, 14, 14, 6, true},  // 49 tiles per image: 4 images per chunk, remainder
 	{3, 2, 28, 28, 3, false}, // 196 tiles per image: one image per chunk
 	{4, 17, 11, 13, 9, true},
+	{7, 3, 9, 9, 4, false}, // 30 grid tiles per image: the kernels write past each image into the next
 }
 
 func f32s(v []float64) []float32 {
@@ -123,6 +125,17 @@ func testWinogradMatchesNaive(t *testing.T) {
 			})
 		}
 	}
+}
+
+// The Go loops that stand in for the AVX kernels (float64, the pure-Go
+// build, CPUs without AVX) must agree with them in float32 too.
+func TestWinogradGoTransforms(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX kernels in this build: the other tests ran the Go loops")
+	}
+	useAVX = false
+	defer func() { useAVX = true }()
+	withWinoMinC(t, func() { testWinogradMatchesNaive(t) })
 }
 
 // withWinoMinC runs f with every 3×3 stride-1 padding-1 conv on the Winograd
