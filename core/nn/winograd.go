@@ -40,9 +40,9 @@ import "github.com/vaebm/vaebm/core/nn/internal/wino"
 // transform (with bias and the fused activation) on its own buffers, so no
 // BLAS threads are needed.
 
-// useAVX: the float32 transforms run as AVX kernels. Tests turn it off to
-// check the Go loops.
-var useAVX = wino.AVX
+// useAsm: the float32 transforms run as assembly kernels (AVX, and SSE for
+// the parity split). Tests turn it off to check the Go loops.
+var useAsm = wino.AVX
 
 // Winograd enables the Winograd path for 3×3, stride-1, padding-1
 // convolutions (forward and input gradient). It is a switch for A/B
@@ -173,19 +173,13 @@ func winoInput[T float](g convGeom, wg winoGeom, img, planes, v []T, t0 int) {
 	gw, ps := wg.gw, wg.ps
 	for c := 0; c < g.C; c++ {
 		plane := img[c*g.H*g.W : (c+1)*g.H*g.W]
-		// Input pixel (ih, iw) is padded pixel (ih+1, iw+1).
-		for ih := 0; ih < g.H; ih++ {
-			a := (ih + 1) & 1
-			at := ((ih + 1) >> 1) * gw
-			src := plane[ih*g.W : (ih+1)*g.W]
-			p0 := planes[2*a*ps+at : 2*a*ps+at+gw] // padded columns 0, 2, 4, …
-			p1 := planes[(2*a+1)*ps+at : (2*a+1)*ps+at+gw]
-			for iw := 0; iw+1 < len(src); iw += 2 {
-				p1[iw>>1], p0[(iw>>1)+1] = src[iw], src[iw+1]
-			}
-			if len(src)&1 == 1 {
-				p1[len(src)>>1] = src[len(src)-1]
-			}
+		// Input pixel (ih, iw) is padded pixel (ih+1, iw+1): even input
+		// rows go to the odd planes' rows ih/2, odd ones to the even
+		// planes' rows (ih+1)/2; even columns to the odd planes' columns
+		// iw/2, odd ones to the even planes' columns iw/2 + 1.
+		deinterleave(plane, 2*g.W, planes[3*ps:], planes[2*ps+1:], gw, (g.H+1)/2, g.W)
+		if g.H > 1 {
+			deinterleave(plane[g.W:], 2*g.W, planes[ps+gw:], planes[gw+1:], gw, g.H/2, g.W)
 		}
 		winoInTiles(planes, ps, gw, v[c*wg.ld+t0:], g.C*wg.ld, wg.n)
 	}
@@ -198,7 +192,7 @@ func winoInTiles[T float](p []T, ps, gw int, v []T, vs, n int) {
 	if len(p) < 4*ps || ps < (n8+gw+1) || len(v) < 15*vs+n8 {
 		panic("winograd: short input buffers")
 	}
-	if p32, ok := any(p).([]float32); ok && useAVX {
+	if p32, ok := any(p).([]float32); ok && useAsm {
 		wino.InAVX(&p32[0], ps, gw, &any(v).([]float32)[0], vs, n)
 		return
 	}
@@ -237,7 +231,7 @@ func winoInTiles[T float](p []T, ps, gw int, v []T, vs, n int) {
 // (4 × n8) and the copy into y drops the outputs of dummy tiles and of
 // tiles that overhang an odd Ho or Wo.
 func winoOutput[T float](g convGeom, wg winoGeom, m, b, y, planes []T, t0 int) {
-	gw, n8, tw := wg.gw, wg.n8(), wg.tw
+	gw, n8 := wg.gw, wg.n8()
 	for o := 0; o < g.O; o++ {
 		var bo T
 		if b != nil {
@@ -245,17 +239,60 @@ func winoOutput[T float](g convGeom, wg winoGeom, m, b, y, planes []T, t0 int) {
 		}
 		winoOutTiles(m[o*wg.ld+t0:], g.O*wg.ld, planes, n8, wg.n, bo)
 		plane := y[o*g.Ho*g.Wo : (o+1)*g.Ho*g.Wo]
-		for oh := 0; oh < g.Ho; oh++ {
-			a := oh & 1
-			at := (oh >> 1) * gw
-			q0 := planes[2*a*n8+at : 2*a*n8+at+tw] // output columns 0, 2, 4, …
-			q1 := planes[(2*a+1)*n8+at : (2*a+1)*n8+at+tw]
-			row := plane[oh*g.Wo : (oh+1)*g.Wo]
-			for j := 0; 2*j+1 < len(row); j++ {
-				row[2*j], row[2*j+1] = q0[j], q1[j]
+		// Output row 2i + a, columns 2j and 2j+1, come from planes 2a and
+		// 2a+1 at tile i·gw + j.
+		interleave(planes, planes[n8:], gw, plane, 2*g.Wo, (g.Ho+1)/2, g.Wo)
+		if g.Ho > 1 {
+			interleave(planes[2*n8:], planes[3*n8:], gw, plane[g.Wo:], 2*g.Wo, g.Ho/2, g.Wo)
+		}
+	}
+}
+
+// deinterleave splits rows by column parity: for r < rows,
+// a[r·ds + k] = src[r·ss + 2k] and b[r·ds + k] = src[r·ss + 2k + 1] over
+// the row's w elements.
+func deinterleave[T float](src []T, ss int, a, b []T, ds, rows, w int) {
+	if rows == 0 || w == 0 {
+		return
+	}
+	if len(src) < (rows-1)*ss+w || len(a) < (rows-1)*ds+(w+1)/2 || len(b) < (rows-1)*ds+w/2 {
+		panic("winograd: short deinterleave buffers")
+	}
+	if s32, ok := any(src).([]float32); ok && useAsm {
+		wino.Deinterleave(&s32[0], ss, &any(a).([]float32)[0], &any(b).([]float32)[0], ds, rows, w)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		row, ar, br := src[r*ss:r*ss+w], a[r*ds:], b[r*ds:]
+		for k := 0; 2*k < len(row); k++ {
+			ar[k] = row[2*k]
+			if 2*k+1 < len(row) {
+				br[k] = row[2*k+1]
 			}
-			if len(row)&1 == 1 {
-				row[len(row)-1] = q0[len(row)>>1]
+		}
+	}
+}
+
+// interleave is deinterleave's inverse: for r < rows,
+// dst[r·ds + 2k] = a[r·ss + k] and dst[r·ds + 2k + 1] = b[r·ss + k] over
+// the row's w elements.
+func interleave[T float](a, b []T, ss int, dst []T, ds, rows, w int) {
+	if rows == 0 || w == 0 {
+		return
+	}
+	if len(dst) < (rows-1)*ds+w || len(a) < (rows-1)*ss+(w+1)/2 || len(b) < (rows-1)*ss+w/2 {
+		panic("winograd: short interleave buffers")
+	}
+	if d32, ok := any(dst).([]float32); ok && useAsm {
+		wino.Interleave(&any(a).([]float32)[0], &any(b).([]float32)[0], ss, &d32[0], ds, rows, w)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		row, ar, br := dst[r*ds:r*ds+w], a[r*ss:], b[r*ss:]
+		for k := 0; 2*k < len(row); k++ {
+			row[2*k] = ar[k]
+			if 2*k+1 < len(row) {
+				row[2*k+1] = br[k]
 			}
 		}
 	}
@@ -269,7 +306,7 @@ func winoOutTiles[T float](m []T, ms int, y []T, ys, n int, b T) {
 	if len(m) < 15*ms+n8 || ys < n8 || len(y) < 4*ys {
 		panic("winograd: short output buffers")
 	}
-	if m32, ok := any(m).([]float32); ok && useAVX {
+	if m32, ok := any(m).([]float32); ok && useAsm {
 		wino.OutAVX(&m32[0], ms, &any(y).([]float32)[0], ys, n, float32(b))
 		return
 	}

@@ -130,11 +130,11 @@ func testWinogradMatchesNaive(t *testing.T) {
 // The Go loops that stand in for the AVX kernels (float64, the pure-Go
 // build, CPUs without AVX) must agree with them in float32 too.
 func TestWinogradGoTransforms(t *testing.T) {
-	if !useAVX {
+	if !useAsm {
 		t.Skip("no AVX kernels in this build: the other tests ran the Go loops")
 	}
-	useAVX = false
-	defer func() { useAVX = true }()
+	useAsm = false
+	defer func() { useAsm = true }()
 	withWinoMinC(t, func() { testWinogradMatchesNaive(t) })
 }
 

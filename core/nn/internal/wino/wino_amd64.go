@@ -2,7 +2,8 @@
 
 package wino
 
-// AVX reports whether the kernels in wino_amd64.s can run here.
+// AVX reports whether the kernels in wino_amd64.s can run here (the AVX
+// ones need it; Deinterleave and Interleave are SSE, which every amd64 has).
 var AVX = cpuHasAVX()
 
 // cpuHasAVX reports whether the CPU and the OS support AVX (256-bit
@@ -21,3 +22,17 @@ func InAVX(p *float32, ps, gw int, v *float32, vs, n int)
 //
 //go:noescape
 func OutAVX(m *float32, ms int, y *float32, ys, n int, b float32)
+
+// Deinterleave splits rows of src by column parity: for r < rows,
+// a[r·ds + k] = src[r·ss + 2k] and b[r·ds + k] = src[r·ss + 2k + 1] over
+// the row's w elements.
+//
+//go:noescape
+func Deinterleave(src *float32, ss int, a, b *float32, ds, rows, w int)
+
+// Interleave is Deinterleave's inverse: for r < rows,
+// dst[r·ds + 2k] = a[r·ss + k] and dst[r·ds + 2k + 1] = b[r·ss + k] over
+// the row's w elements.
+//
+//go:noescape
+func Interleave(a, b *float32, ss int, dst *float32, ds, rows, w int)

@@ -224,3 +224,139 @@ oloop:
 odone:
 	VZEROUPPER
 	RET
+
+// func Deinterleave(src *float32, ss int, a, b *float32, ds, rows, w int)
+//
+// Row r: a[r·ds + k] = src[r·ss + 2k], b[r·ds + k] = src[r·ss + 2k + 1]
+// for 2k < w (b only for 2k+1 < w), 8 floats per SSE step.
+TEXT ·Deinterleave(SB), NOSPLIT, $0-56
+	MOVQ src+0(FP), SI
+	MOVQ ss+8(FP), R8
+	MOVQ a+16(FP), DI
+	MOVQ b+24(FP), R9
+	MOVQ ds+32(FP), R10
+	MOVQ rows+40(FP), R11
+	MOVQ w+48(FP), R12
+	SHLQ $2, R8
+	SHLQ $2, R10
+
+drow:
+	CMPQ R11, $0
+	JLE  dend
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, DX
+	MOVQ R12, CX
+
+dvec:
+	CMPQ   CX, $8
+	JLT    dpair
+	MOVUPS (AX), X0
+	MOVUPS 16(AX), X1
+	MOVAPS X0, X2
+	SHUFPS $0x88, X1, X2 // src 0, 2, 4, 6
+	SHUFPS $0xDD, X1, X0 // src 1, 3, 5, 7
+	MOVUPS X2, (BX)
+	MOVUPS X0, (DX)
+	ADDQ   $32, AX
+	ADDQ   $16, BX
+	ADDQ   $16, DX
+	SUBQ   $8, CX
+	JMP    dvec
+
+dpair:
+	CMPQ  CX, $2
+	JLT   dlast
+	MOVSS (AX), X0
+	MOVSS 4(AX), X1
+	MOVSS X0, (BX)
+	MOVSS X1, (DX)
+	ADDQ  $8, AX
+	ADDQ  $4, BX
+	ADDQ  $4, DX
+	SUBQ  $2, CX
+	JMP   dpair
+
+dlast:
+	CMPQ  CX, $1
+	JLT   dnext
+	MOVSS (AX), X0
+	MOVSS X0, (BX)
+
+dnext:
+	ADDQ R8, SI
+	ADDQ R10, DI
+	ADDQ R10, R9
+	DECQ R11
+	JMP  drow
+
+dend:
+	RET
+
+// func Interleave(a, b *float32, ss int, dst *float32, ds, rows, w int)
+//
+// Row r: dst[r·ds + 2k] = a[r·ss + k], dst[r·ds + 2k + 1] = b[r·ss + k]
+// for the w elements of the row, 8 per SSE step.
+TEXT ·Interleave(SB), NOSPLIT, $0-56
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), R9
+	MOVQ ss+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ ds+32(FP), R10
+	MOVQ rows+40(FP), R11
+	MOVQ w+48(FP), R12
+	SHLQ $2, R8
+	SHLQ $2, R10
+
+irow:
+	CMPQ R11, $0
+	JLE  iend
+	MOVQ SI, AX
+	MOVQ R9, BX
+	MOVQ DI, DX
+	MOVQ R12, CX
+
+ivec:
+	CMPQ     CX, $8
+	JLT      ipair
+	MOVUPS   (AX), X0
+	MOVUPS   (BX), X1
+	MOVAPS   X0, X2
+	UNPCKLPS X1, X2 // a0 b0 a1 b1
+	UNPCKHPS X1, X0 // a2 b2 a3 b3
+	MOVUPS   X2, (DX)
+	MOVUPS   X0, 16(DX)
+	ADDQ     $16, AX
+	ADDQ     $16, BX
+	ADDQ     $32, DX
+	SUBQ     $8, CX
+	JMP      ivec
+
+ipair:
+	CMPQ  CX, $2
+	JLT   ilast
+	MOVSS (AX), X0
+	MOVSS (BX), X1
+	MOVSS X0, (DX)
+	MOVSS X1, 4(DX)
+	ADDQ  $4, AX
+	ADDQ  $4, BX
+	ADDQ  $8, DX
+	SUBQ  $2, CX
+	JMP   ipair
+
+ilast:
+	CMPQ  CX, $1
+	JLT   inext
+	MOVSS (AX), X0
+	MOVSS X0, (DX)
+
+inext:
+	ADDQ R8, SI
+	ADDQ R8, R9
+	ADDQ R10, DI
+	DECQ R11
+	JMP  irow
+
+iend:
+	RET

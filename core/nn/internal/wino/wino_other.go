@@ -8,10 +8,20 @@ var AVX = false
 
 // InAVX is not available in this build.
 func InAVX(*float32, int, int, *float32, int, int) {
-	panic("winograd: no AVX kernels")
+	panic("winograd: no assembly kernels")
 }
 
 // OutAVX is not available in this build.
 func OutAVX(*float32, int, *float32, int, int, float32) {
-	panic("winograd: no AVX kernels")
+	panic("winograd: no assembly kernels")
+}
+
+// Deinterleave is not available in this build.
+func Deinterleave(*float32, int, *float32, *float32, int, int, int) {
+	panic("winograd: no assembly kernels")
+}
+
+// Interleave is not available in this build.
+func Interleave(*float32, *float32, int, *float32, int, int, int) {
+	panic("winograd: no assembly kernels")
 }
