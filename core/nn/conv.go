@@ -455,9 +455,19 @@ func convGradInputCol2im[T float](g convGeom, w, dy, dx []T, s *scratch[T]) {
 	})
 }
 
-// convGradWeight: ∂L/∂w = Σᵢ ∂L/∂yᵢ · im2col(xᵢ)ᵀ, summed per worker, then
-// across workers.
+// convGradWeight: ∂L/∂w, through Winograd for the convolutions whose
+// forward takes it (winograd.go), otherwise through im2col.
 func convGradWeight[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
+	if useWinograd(g) {
+		convGradWeightWinograd(g, x, dy, dw, s)
+		return
+	}
+	convGradWeightIm2col(g, x, dy, dw, s)
+}
+
+// convGradWeightIm2col: ∂L/∂w = Σᵢ ∂L/∂yᵢ · im2col(xᵢ)ᵀ, summed per worker,
+// then across workers.
+func convGradWeightIm2col[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
 	ckk, pix := g.ckk(), g.pix()
 	inSize, outSize := g.C*g.H*g.W, g.O*pix
 	workers := numWorkers(g.N)

@@ -322,3 +322,115 @@ func winoOutTiles[T float](m []T, ms int, y []T, ys, n int, b T) {
 		y[3*ys+L] = d[1] - d[2] - d[3] + b
 	}
 }
+
+// convGradWeightWinograd is convGradWeight for a 3×3 kernel at stride 1,
+// through the same transforms: ∂L/∂U[ξ] = Σ_t ∂L/∂M[ξ] · V[ξ]ᵀ, 16 GEMMs of
+// O × C summed over tiles, with ∂L/∂M the output gradient tiles taken
+// through the adjoint of the output transform, A dy Aᵀ; then
+// ∂L/∂w = Gᵀ (∂L/∂U) G. Each worker sums its images into its own ∂L/∂U;
+// the workers' sums are added before the kernel transform. Scratch slots
+// per worker k: V, ∂L/∂M, the input and output parity planes, ∂L/∂U.
+func convGradWeightWinograd[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
+	wg := newWinoGeom(g)
+	workers := numWorkers(g.N)
+	vn, mn, pn, un := 16*g.C*wg.ld, 16*g.O*wg.ld, 4*wg.ps+4*wg.n8(), 16*g.O*g.C
+	for k := 0; k < workers; k++ { // all slots exist before the workers start
+		s.buf(4*k, vn)
+		s.buf(4*k+1, mn)
+		s.buf(4*k+2, pn)
+		s.buf(4*k+3, un)
+	}
+	inSize, outSize := g.C*g.H*g.W, g.O*g.pix()
+	forWorkers(g.N, func(k, lo, hi int) {
+		v, m, planes, du := s.buf(4*k, vn), s.buf(4*k+1, mn), s.buf(4*k+2, pn), s.buf(4*k+3, un)
+		in, out := planes[:4*wg.ps], planes[4*wg.ps:]
+		clear(planes) // padding, overhang and dummy tiles stay zero
+		clear(du)
+		for i0 := lo; i0 < hi; i0 += wg.chunk {
+			nimg := min(wg.chunk, hi-i0)
+			nt := nimg * wg.n
+			for i := 0; i < nimg; i++ {
+				winoInput(g, wg, x[(i0+i)*inSize:(i0+i+1)*inSize], in, v, i*wg.n)
+				winoGradOutput(g, wg, dy[(i0+i)*outSize:(i0+i+1)*outSize], out, m, i*wg.n)
+			}
+			for xi := 0; xi < 16; xi++ {
+				gemm(false, true, g.O, g.C, nt, 1, m[xi*g.O*wg.ld:(xi+1)*g.O*wg.ld], wg.ld,
+					v[xi*g.C*wg.ld:(xi+1)*g.C*wg.ld], wg.ld, 1, du[xi*g.O*g.C:(xi+1)*g.O*g.C], g.C)
+			}
+		}
+	})
+	du := s.buf(3, un)
+	for k := 1; k < workers; k++ {
+		for j, d := range s.buf(4*k+3, un) {
+			du[j] += d
+		}
+	}
+	forWorkers(g.O, func(_, lo, hi int) { winoKernelsGrad(g, du, dw, lo, hi) })
+}
+
+// winoGradOutput writes A dy Aᵀ for the tiles of one output gradient image
+// dy (O × Ho × Wo) into columns [t0, t0+n) of ∂L/∂M (16 × O × ld), through
+// the output parity planes (4 × n8), whose entries for dummy tiles and the
+// overhang of odd sizes stay zero, so those tiles add nothing.
+func winoGradOutput[T float](g convGeom, wg winoGeom, dy, planes, m []T, t0 int) {
+	gw, n8 := wg.gw, wg.n8()
+	for o := 0; o < g.O; o++ {
+		plane := dy[o*g.Ho*g.Wo : (o+1)*g.Ho*g.Wo]
+		deinterleave(plane, 2*g.Wo, planes, planes[n8:], gw, (g.Ho+1)/2, g.Wo)
+		if g.Ho > 1 {
+			deinterleave(plane[g.Wo:], 2*g.Wo, planes[2*n8:], planes[3*n8:], gw, g.Ho/2, g.Wo)
+		}
+		winoGradOutTiles(planes, n8, m[o*wg.ld+t0:], g.O*wg.ld, wg.n)
+	}
+}
+
+// winoGradOutTiles is winoOutTiles' adjoint (without the bias): tiles
+// [0, n) of the parity planes y (4 × ys) into m[ξ·ms + L]; the AVX kernel
+// also reads and writes tiles up to n8.
+func winoGradOutTiles[T float](y []T, ys int, m []T, ms, n int) {
+	n8 := (n + 7) &^ 7
+	if len(m) < 15*ms+n8 || ys < n8 || len(y) < 4*ys {
+		panic("winograd: short output gradient buffers")
+	}
+	if y32, ok := any(y).([]float32); ok && useAsm {
+		wino.GradOutAVX(&y32[0], ys, &any(m).([]float32)[0], ms, n)
+		return
+	}
+	for L := 0; L < n; L++ {
+		p, q, s, t := y[L], y[ys+L], y[2*ys+L], y[3*ys+L]
+		// Rows of A dy: (h0, h1); each gives h0, h0+h1, h0−h1, −h1.
+		for r, h := range [4][2]T{{p, q}, {p + s, q + t}, {p - s, q - t}, {-s, -t}} {
+			m[(4*r)*ms+L] = h[0]
+			m[(4*r+1)*ms+L] = h[0] + h[1]
+			m[(4*r+2)*ms+L] = h[0] - h[1]
+			m[(4*r+3)*ms+L] = -h[1]
+		}
+	}
+}
+
+// winoKernelsGrad writes dw[o][c] = Gᵀ du[·][o][c] G for o in [lo, hi): the
+// adjoint of winoKernels.
+func winoKernelsGrad[T float](g convGeom, du, dw []T, lo, hi int) {
+	oc := g.O * g.C
+	for o := lo; o < hi; o++ {
+		for c := 0; c < g.C; c++ {
+			at := o*g.C + c
+			// Rows: t = Gᵀ du (3×4).
+			var t [3][4]T
+			for j := 0; j < 4; j++ {
+				d0, d1, d2, d3 := du[j*oc+at], du[(4+j)*oc+at], du[(8+j)*oc+at], du[(12+j)*oc+at]
+				t[0][j] = d0 + (d1+d2)/2
+				t[1][j] = (d1 - d2) / 2
+				t[2][j] = (d1+d2)/2 + d3
+			}
+			// Columns: t G (3×3).
+			k := dw[at*9 : at*9+9]
+			for i := 0; i < 3; i++ {
+				t0, t1, t2, t3 := t[i][0], t[i][1], t[i][2], t[i][3]
+				k[3*i] = t0 + (t1+t2)/2
+				k[3*i+1] = (t1 - t2) / 2
+				k[3*i+2] = (t1+t2)/2 + t3
+			}
+		}
+	}
+}

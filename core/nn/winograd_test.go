@@ -54,9 +54,9 @@ func closeTo[T float](t *testing.T, name string, got []T, want []float64, rel fl
 	}
 }
 
-// The Winograd forward (with and without bias and the fused LipSwish) and
-// input gradient agree with the naive convolution, in float32 and float64,
-// and the float32 results with the im2col path.
+// The Winograd forward (with and without bias and the fused LipSwish),
+// input gradient and weight gradient agree with the naive convolution, in
+// float32 and float64, and the float32 forward with the im2col path.
 func TestWinogradMatchesNaive(t *testing.T) {
 	withWinoMinC(t, func() { testWinogradMatchesNaive(t) })
 }
@@ -73,7 +73,7 @@ func testWinogradMatchesNaive(t *testing.T) {
 				if tc.bias {
 					b = randSlice(rng, g.O)
 				}
-				y, dx, _, _ := naiveConv(g, x, w, b, dy)
+				y, dx, dw, _ := naiveConv(g, x, w, b, dy)
 				const scale = 1 / 1.1
 				if swish {
 					for i, z := range y {
@@ -108,7 +108,7 @@ func testWinogradMatchesNaive(t *testing.T) {
 				closeTo(t, "y float64", y64, y, 1e-10)
 
 				if swish {
-					return // the input gradient does not depend on the activation
+					return // the gradients below do not depend on the activation
 				}
 				// The input gradient is a padding-1 3×3 convolution from O to
 				// C channels: the Winograd path again.
@@ -122,6 +122,12 @@ func testWinogradMatchesNaive(t *testing.T) {
 				convGradInput(g, w, dy, dx64, &s64, &flip64)
 				closeTo(t, "dx float32", dx32, dx, 1e-4)
 				closeTo(t, "dx float64", dx64, dx, 1e-10)
+
+				dw32, dw64 := make([]float32, len(dw)), make([]float64, len(dw))
+				convGradWeight(g, f32s(x), f32s(dy), dw32, &s32)
+				convGradWeight(g, x, dy, dw64, &s64)
+				closeTo(t, "dw float32", dw32, dw, 1e-4)
+				closeTo(t, "dw float64", dw64, dw, 1e-10)
 			})
 		}
 	}
@@ -148,8 +154,8 @@ func withWinoMinC(t *testing.T, f func()) {
 	f()
 }
 
-// The whole op through the Winograd path (forward and input gradient; the
-// weight gradient stays on im2col) against float64 central differences.
+// The whole op through the Winograd path (forward, input and weight
+// gradients) against float64 central differences.
 func TestWinogradGradientsFiniteDifferences(t *testing.T) {
 	withWinoMinC(t, func() {
 		for _, tc := range winoCases[:5] {
@@ -178,7 +184,7 @@ func TestWinogradGradientsFiniteDifferences(t *testing.T) {
 	})
 }
 
-// A steady-state Winograd conv reuses its scratch: what it allocates is the
+// A steady-state Winograd conv and weight gradient reuse their scratch: what it allocates is the
 // goroutines and closures of the two worker splits, not buffers.
 func TestWinogradAllocations(t *testing.T) {
 	if BLAS != "openblas" {
@@ -191,5 +197,10 @@ func TestWinogradAllocations(t *testing.T) {
 	var s scratch[float32]
 	if n := testing.AllocsPerRun(5, func() { convWinograd(g, x, w, b, y, &s, nil) }); n > 10 {
 		t.Fatalf("%v allocations per conv", n)
+	}
+	dw := make([]float32, len(w))
+	var sw scratch[float32]
+	if n := testing.AllocsPerRun(5, func() { convGradWeightWinograd(g, x, y, dw, &sw) }); n > 10 {
+		t.Fatalf("%v allocations per weight gradient", n)
 	}
 }

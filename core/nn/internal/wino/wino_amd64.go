@@ -36,3 +36,10 @@ func Deinterleave(src *float32, ss int, a, b *float32, ds, rows, w int)
 //
 //go:noescape
 func Interleave(a, b *float32, ss int, dst *float32, ds, rows, w int)
+
+// GradOutAVX is the adjoint of OutAVX without the bias, for the weight
+// gradient: for L in [0, n8), m[ξ·ms + L] = (A dy_L Aᵀ)[ξ] with dy_L read
+// from the output parity planes y (4 × ys).
+//
+//go:noescape
+func GradOutAVX(y *float32, ys int, m *float32, ms int, n int)

@@ -360,3 +360,85 @@ inext:
 
 iend:
 	RET
+
+// func GradOutAVX(y *float32, ys int, m *float32, ms int, n int)
+//
+// The adjoint of OutAVX (without the bias): from the output-gradient
+// parity planes y + k·ys (p = dy00, q = dy01, s = dy10, t = dy11 in
+// Y0–Y3), m[ξ·ms + L] = (A dy Aᵀ)[ξ]. Row r of A dy is (h0, h1) = (p, q),
+// (p+s, q+t), (p−s, q−t), (−s, −t); its four elements are h0, h0+h1,
+// h0−h1, −h1.
+TEXT ·GradOutAVX(SB), NOSPLIT, $0-40
+	MOVQ   y+0(FP), SI
+	MOVQ   ys+8(FP), R8
+	MOVQ   m+16(FP), DI
+	MOVQ   ms+24(FP), R10
+	MOVQ   n+32(FP), CX
+	SHLQ   $2, R8
+	SHLQ   $2, R10
+	LEAQ   (R8)(R8*2), R9   // 3·ys
+	LEAQ   (R10)(R10*2), R13 // 3·ms
+	VXORPS Y15, Y15, Y15
+
+gloop:
+	CMPQ CX, $0
+	JLE  gdone
+
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	MOVQ    DI, R12
+
+	// r = 0: (p, q)
+	VADDPS  Y1, Y0, Y10
+	VSUBPS  Y1, Y0, Y11
+	VSUBPS  Y1, Y15, Y12
+	VMOVUPS Y0, (R12)
+	VMOVUPS Y10, (R12)(R10*1)
+	VMOVUPS Y11, (R12)(R10*2)
+	VMOVUPS Y12, (R12)(R13*1)
+	LEAQ    (R12)(R10*4), R12
+
+	// r = 1: (p+s, q+t)
+	VADDPS  Y2, Y0, Y4
+	VADDPS  Y3, Y1, Y5
+	VADDPS  Y5, Y4, Y10
+	VSUBPS  Y5, Y4, Y11
+	VSUBPS  Y5, Y15, Y12
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y10, (R12)(R10*1)
+	VMOVUPS Y11, (R12)(R10*2)
+	VMOVUPS Y12, (R12)(R13*1)
+	LEAQ    (R12)(R10*4), R12
+
+	// r = 2: (p−s, q−t)
+	VSUBPS  Y2, Y0, Y4
+	VSUBPS  Y3, Y1, Y5
+	VADDPS  Y5, Y4, Y10
+	VSUBPS  Y5, Y4, Y11
+	VSUBPS  Y5, Y15, Y12
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y10, (R12)(R10*1)
+	VMOVUPS Y11, (R12)(R10*2)
+	VMOVUPS Y12, (R12)(R13*1)
+	LEAQ    (R12)(R10*4), R12
+
+	// r = 3: (−s, −t)
+	VSUBPS  Y2, Y15, Y4
+	VSUBPS  Y3, Y15, Y5
+	VADDPS  Y5, Y4, Y10
+	VSUBPS  Y5, Y4, Y11
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y10, (R12)(R10*1)
+	VMOVUPS Y11, (R12)(R10*2)
+	VMOVUPS Y3, (R12)(R13*1) // −(−t)
+
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  gloop
+
+gdone:
+	VZEROUPPER
+	RET

@@ -25,3 +25,8 @@ func Deinterleave(*float32, int, *float32, *float32, int, int, int) {
 func Interleave(*float32, *float32, int, *float32, int, int, int) {
 	panic("winograd: no assembly kernels")
 }
+
+// GradOutAVX is not available in this build.
+func GradOutAVX(*float32, int, *float32, int, int) {
+	panic("winograd: no assembly kernels")
+}
