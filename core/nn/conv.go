@@ -18,10 +18,12 @@ import (
 //
 // gorgonia's conv goes through im2col, transposes and a fresh buffer per
 // op per step (4.96 s and 1.3–2.7 GB per step of the reference conv
-// workload). This op unfolds a chunk of images at a time into a reused
-// column buffer and makes one GEMM per chunk; its input and weight
-// gradients are separate ops, so a Langevin step, which needs only the
-// input gradient, never computes the weight gradient.
+// workload). This op unfolds one image at a time into a reused column
+// buffer and makes one GEMM per image, or, for 3×3 stride-1 padding-1
+// convolutions with at least 16 input channels, goes through Winograd
+// F(2×2, 3×3) (winograd.go); its input and weight gradients are separate
+// ops, so a Langevin step, which needs only the input gradient, never
+// computes the weight gradient.
 func Conv2D(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	return conv2D(x, w, b, stride, pad, 0)
 }
