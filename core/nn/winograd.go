@@ -50,9 +50,12 @@ var useAsm = wino.AVX
 var Winograd = true
 
 // winoTileTarget is roughly how many tiles each worker puts through one set
-// of 16 GEMMs: whole images are batched up to it. With 64 channels V and M
-// then take 16·64·T·4 B ≈ 0.4–0.8 MB each at T = 100…200 and stay in L2.
-var winoTileTarget = 196
+// of 16 GEMMs: whole images are batched up to it (at least one). Smaller
+// chunks keep V and M in L2 (16·C·T·4 B each: 0.9 MB for one 28×28 image
+// at 64 channels); 112 (two 14×14 images, one 28×28) was best or tied
+// against 56, 196, 300 and 420 on the energy net's convs, up to 25% at
+// 64→128 on 14×14.
+var winoTileTarget = 112
 
 // winoMinC is the fewest input channels for which Winograd pays: with few
 // input channels — the energy net's first conv, 3→64 — the GEMMs are tiny
