@@ -24,8 +24,8 @@ var winoCases = []struct {
 	{3, 5, 9, 7, 1, false},   // O = 1
 	{1, 1, 1, 1, 1, true},    // one pixel: one tile, mostly padding
 	{2, 3, 1, 6, 2, false},   // one row
-	{5, 4, 14, 14, 6, true},  // 49 tiles per image: 4 images per chunk, remainder
-	{3, 2, 28, 28, 3, false}, // 196 tiles per image: one image per chunk
+	{5, 4, 14, 14, 6, true},  // 56 grid tiles per image: 2 images per chunk, a remainder
+	{3, 2, 28, 28, 3, false}, // 210 grid tiles per image: one image per chunk
 	{4, 17, 11, 13, 9, true},
 	{7, 3, 9, 9, 4, false}, // 30 grid tiles per image: the kernels write past each image into the next
 }
