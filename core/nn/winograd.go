@@ -14,12 +14,14 @@ import "github.com/vaebm/vaebm/core/nn/internal/wino"
 //	M[ξ] (O × T) = U[ξ] (O × C) · V[ξ] (C × T),  ξ = 0…15,
 //
 // with U the transformed kernels and V the transformed input tiles. The
-// tiles of several images go into one V, so that T (the GEMMs' N) is a few
-// hundred even at 14×14 (49 tiles per image). The GEMMs go through the BLAS
-// hook.
+// tiles of several images go into one V, so that T (the GEMMs' N) is over
+// a hundred even at 14×14 (56 grid tiles per image, see below). The GEMMs
+// go through the BLAS hook. The input gradient is such a convolution too
+// (convGradInput), and the weight gradient runs the same transforms
+// backwards (convGradWeightWinograd).
 //
 // The transforms are a handful of additions per element, but in scalar Go
-// they cost as much as the GEMMs they save (4× the time of im2col's copies),
+// they cost as much as the GEMMs save (3–4× the time of im2col's copies),
 // so they are laid out to be element-wise over tiles and run as AVX kernels
 // for float32 (internal/wino; Go loops otherwise). Each image is split
 // into four planes by row and column parity, Pab[i][j] = x̃(2i+a, 2j+b)
@@ -31,11 +33,13 @@ import "github.com/vaebm/vaebm/core/nn/internal/wino"
 // columns at 28×28, 14% at 14×14). The output transform writes four
 // planes by output parity likewise, which are then interleaved into y.
 //
-// F(2×2, 3×3) only uses the points 0, ±1 and ∞: its transforms are exact
-// up to a factor ½ in G, so float32 keeps the accuracy of the direct form
-// (F(4×4, 3×3) would cut the multiplications by 4× but loses 1–2 digits).
+// F(2×2, 3×3) only uses the points 0, ±1 and ∞: its transforms add,
+// subtract and halve, so float32 results stay close to the direct form's
+// (the tests hold them to 1e-4 relative of a float64 reference). F(4×4,
+// 3×3) would cut the multiplications by 4× but its points ±2, ±½ amplify
+// rounding errors.
 //
-// Work is split as in convForward: each core takes a contiguous range of
+// Work is split as in convIm2col: each core takes a contiguous range of
 // images and runs the input transform, the 16 GEMMs and the output
 // transform (with bias and the fused activation) on its own buffers, so no
 // BLAS threads are needed.
@@ -45,7 +49,7 @@ import "github.com/vaebm/vaebm/core/nn/internal/wino"
 var useAsm = wino.AVX
 
 // Winograd enables the Winograd path for 3×3, stride-1, padding-1
-// convolutions (forward and input gradient). It is a switch for A/B
+// convolutions (forward, input and weight gradients). It is a switch for A/B
 // benchmarks and tests; set it only while no op runs.
 var Winograd = true
 
