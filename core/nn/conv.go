@@ -18,10 +18,12 @@ import (
 //
 // gorgonia's conv goes through im2col, transposes and a fresh buffer per
 // op per step (4.96 s and 1.3–2.7 GB per step of the reference conv
-// workload). This op unfolds a chunk of images at a time into a reused
-// column buffer and makes one GEMM per chunk; its input and weight
-// gradients are separate ops, so a Langevin step, which needs only the
-// input gradient, never computes the weight gradient.
+// workload). This op unfolds one image at a time into a reused column
+// buffer and makes one GEMM per image, or, for 3×3 stride-1 padding-1
+// convolutions with at least 16 input channels, goes through Winograd
+// F(2×2, 3×3) (winograd.go); its input and weight gradients are separate
+// ops, so a Langevin step, which needs only the input gradient, never
+// computes the weight gradient.
 func Conv2D(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	return conv2D(x, w, b, stride, pad, 0)
 }
@@ -377,8 +379,19 @@ func (op *convGradWeightOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, 
 // Splitting by image keeps both cores busy through the unfolding, the GEMM
 // and the copies, with no BLAS threads spinning between calls.
 
-// convForward: y = w ⋆ x + b.
+// convForward: y = w ⋆ x + b, then post(offset, yᵢ) on each image's output.
+// 3×3 stride-1 padding-1 convolutions go through Winograd (winograd.go),
+// the others through im2col.
 func convForward[T float](g convGeom, x, w, b, y []T, s *scratch[T], post func(off int, y []T)) {
+	if useWinograd(g) {
+		convWinograd(g, x, w, b, y, s, post)
+		return
+	}
+	convIm2col(g, x, w, b, y, s, post)
+}
+
+// convIm2col is convForward through im2col and one GEMM per image.
+func convIm2col[T float](g convGeom, x, w, b, y []T, s *scratch[T], post func(off int, y []T)) {
 	ckk, pix := g.ckk(), g.pix()
 	inSize, outSize := g.C*g.H*g.W, g.O*pix
 	s.reserve(0, numWorkers(g.N), ckk*pix)
@@ -405,7 +418,9 @@ func convForward[T float](g convGeom, x, w, b, y []T, s *scratch[T], post func(o
 
 // convGradInput: ∂L/∂x. At stride 1 it is the convolution of ∂L/∂y with
 // the flipped, transposed kernel at padding K−1−P, which unfolds by copies
-// (im2col) instead of scattered additions (col2im); otherwise
+// (im2col) instead of scattered additions (col2im), and for a 3×3 kernel at
+// padding 1 is again a padding-1 convolution, so it takes the Winograd path
+// as the forward one does; otherwise
 // col2im(wᵀ · ∂L/∂y).
 func convGradInput[T float](g convGeom, w, dy, dx []T, s *scratch[T], flip *[]T) {
 	if g.S == 1 && g.P <= g.KH-1 && g.P <= g.KW-1 && g.KH == g.KW {
@@ -442,9 +457,19 @@ func convGradInputCol2im[T float](g convGeom, w, dy, dx []T, s *scratch[T]) {
 	})
 }
 
-// convGradWeight: ∂L/∂w = Σᵢ ∂L/∂yᵢ · im2col(xᵢ)ᵀ, summed per worker, then
-// across workers.
+// convGradWeight: ∂L/∂w, through Winograd for the convolutions whose
+// forward takes it (winograd.go), otherwise through im2col.
 func convGradWeight[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
+	if useWinograd(g) {
+		convGradWeightWinograd(g, x, dy, dw, s)
+		return
+	}
+	convGradWeightIm2col(g, x, dy, dw, s)
+}
+
+// convGradWeightIm2col: ∂L/∂w = Σᵢ ∂L/∂yᵢ · im2col(xᵢ)ᵀ, summed per worker,
+// then across workers.
+func convGradWeightIm2col[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
 	ckk, pix := g.ckk(), g.pix()
 	inSize, outSize := g.C*g.H*g.W, g.O*pix
 	workers := numWorkers(g.N)

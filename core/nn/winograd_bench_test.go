@@ -1,0 +1,65 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkConv3x3 times the energy net's 3×3 convolutions (batch 128 as in
+// the conv workload), forward and weight gradient (the input gradient is a
+// forward conv from O to C channels: c64o3 is the first conv's), through
+// im2col and through Winograd, alternating the
+// two every iteration so that a busy machine slows both alike, and reports
+// the median of each and the ratio of the medians (im2col/winograd > 1:
+// Winograd is faster). ns/op is the pair.
+func BenchmarkConv3x3(b *testing.B) {
+	for _, c := range []struct{ n, c, o, hw int }{
+		{128, 64, 64, 28}, {128, 64, 128, 14}, {128, 128, 128, 14}, {128, 128, 64, 14}, {128, 3, 64, 28}, {128, 64, 3, 28},
+	} {
+		g := geom(c.n, c.c, c.hw, c.hw, c.o, 3, 1, 1)
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, w := make([]float32, g.N*g.C*g.H*g.W), make([]float32, g.O*g.ckk())
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		y := make([]float32, g.N*g.O*g.pix())
+		dw := make([]float32, len(w))
+		for _, pass := range []string{"fwd", "dw"} {
+			b.Run(fmt.Sprintf("c%do%dhw%d/%s", c.c, c.o, c.hw, pass), func(b *testing.B) {
+				var s1, s2 scratch[float32]
+				var tc, tw []float64
+				for b.Loop() {
+					t0 := time.Now()
+					if pass == "fwd" {
+						convIm2col(g, x, w, nil, y, &s1, nil)
+					} else {
+						convGradWeightIm2col(g, x, y, dw, &s1)
+					}
+					t1 := time.Now()
+					if pass == "fwd" {
+						convWinograd(g, x, w, nil, y, &s2, nil)
+					} else {
+						convGradWeightWinograd(g, x, y, dw, &s2)
+					}
+					tc, tw = append(tc, t1.Sub(t0).Seconds()), append(tw, time.Since(t1).Seconds())
+				}
+				mc, mw := median(tc), median(tw)
+				b.ReportMetric(mc*1e3, "im2col-ms")
+				b.ReportMetric(mw*1e3, "wino-ms")
+				b.ReportMetric(mc/mw, "im2col/wino")
+			})
+		}
+	}
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
+}
