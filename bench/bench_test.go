@@ -57,6 +57,18 @@ func BenchmarkLangevin(b *testing.B) { benchmarkWorkload(b, "langevin") }
 // reports the median step of each, their ratio (im2col/winograd > 1:
 // Winograd is faster) and the Winograd steps' allocation.
 func BenchmarkWinogradAB(b *testing.B) {
+	benchmarkAB(b, func(on bool) { nn.Winograd = on }, "im2col", "wino")
+}
+
+// BenchmarkSIMDAB is BenchmarkWinogradAB for nn.SIMD, the AVX2+FMA kernels
+// of Swish and its gradient: ratio go/simd > 1 means the kernels are faster.
+func BenchmarkSIMDAB(b *testing.B) {
+	benchmarkAB(b, func(on bool) { nn.SIMD = on }, "go", "simd")
+}
+
+// benchmarkAB times the conv and langevin workloads with set(false) (named
+// off) and set(true) (named on), alternating step by step.
+func benchmarkAB(b *testing.B, set func(bool), off, on string) {
 	for _, name := range []string{"conv", "langevin"} {
 		b.Run(name, func(b *testing.B) {
 			w, err := Lookup(name)
@@ -67,9 +79,9 @@ func BenchmarkWinogradAB(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer func() { nn.Winograd = true }()
-			timed := func(on bool) float64 {
-				nn.Winograd = on
+			defer set(true)
+			timed := func(v bool) float64 {
+				set(v)
 				t0 := time.Now()
 				if err := step(); err != nil {
 					b.Fatal(err)
@@ -80,21 +92,21 @@ func BenchmarkWinogradAB(b *testing.B) {
 				timed(false)
 				timed(true)
 			}
-			var off, on []float64
+			var offT, onT []float64
 			var alloc uint64
 			var m0, m1 runtime.MemStats
 			for b.Loop() {
-				off = append(off, timed(false))
+				offT = append(offT, timed(false))
 				runtime.ReadMemStats(&m0)
-				on = append(on, timed(true))
+				onT = append(onT, timed(true))
 				runtime.ReadMemStats(&m1)
 				alloc += m1.TotalAlloc - m0.TotalAlloc
 			}
-			mo, mw := median(off), median(on)
-			b.ReportMetric(mo*1e3, "im2col-ms")
-			b.ReportMetric(mw*1e3, "wino-ms")
-			b.ReportMetric(mo/mw, "im2col/wino")
-			b.ReportMetric(float64(alloc)/float64(len(on))/(1<<20), "wino-MiB-alloc/step")
+			mo, mw := median(offT), median(onT)
+			b.ReportMetric(mo*1e3, off+"-ms")
+			b.ReportMetric(mw*1e3, on+"-ms")
+			b.ReportMetric(mo/mw, off+"/"+on)
+			b.ReportMetric(float64(alloc)/float64(len(onT))/(1<<20), on+"-MiB-alloc/step")
 		})
 	}
 }

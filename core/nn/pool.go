@@ -58,21 +58,36 @@ func (op *avgPoolOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{dx}, err
 }
 
+// avgPool averages each k×k window of every (n, c) plane. Each output is
+// (((x₀₀ + x₀₁) + …) + x₁₀ + …)·(1/k²), rows of the window top to bottom,
+// each left to right. The loops index windows directly: the former
+// out[j/k] += v per input element paid an integer division for each and
+// cost as much as a convolution's transforms in a Langevin step.
 func avgPool[T float](k int, s tensor.Shape, x, y []T) {
 	h, w := s[2], s[3]
 	ho, wo := h/k, w/k
 	inv := 1 / T(k*k)
 	forEach(s[0]*s[1], func(pl int) {
 		src, dst := x[pl*h*w:(pl+1)*h*w], y[pl*ho*wo:(pl+1)*ho*wo]
-		clear(dst)
-		for i := 0; i < h; i++ {
-			row, out := src[i*w:(i+1)*w], dst[(i/k)*wo:(i/k+1)*wo]
-			for j, v := range row {
-				out[j/k] += v
+		for i := 0; i < ho; i++ {
+			out := dst[i*wo : (i+1)*wo]
+			if k == 2 {
+				r0, r1 := src[2*i*w:(2*i+1)*w], src[(2*i+1)*w:(2*i+2)*w]
+				for j := range out {
+					out[j] = (r0[2*j] + r0[2*j+1] + r1[2*j] + r1[2*j+1]) * inv
+				}
+				continue
 			}
-		}
-		for i := range dst {
-			dst[i] *= inv
+			for j := range out {
+				var sum T
+				for di := 0; di < k; di++ {
+					row := src[(i*k+di)*w+j*k : (i*k+di)*w+j*k+k]
+					for _, v := range row {
+						sum += v
+					}
+				}
+				out[j] = sum * inv
+			}
 		}
 	})
 }
@@ -106,16 +121,32 @@ func (op *avgPoolGradOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, err
 	return out, nil
 }
 
+// avgPoolGrad writes ∂L/∂y·(1/k²) over each window, without a division
+// per element (see avgPool).
 func avgPoolGrad[T float](k int, s tensor.Shape, dy, dx []T) {
 	h, w := s[2], s[3]
 	ho, wo := h/k, w/k
 	inv := 1 / T(k*k)
 	forEach(s[0]*s[1], func(pl int) {
 		src, dst := dy[pl*ho*wo:(pl+1)*ho*wo], dx[pl*h*w:(pl+1)*h*w]
-		for i := 0; i < h; i++ {
-			row, in := dst[i*w:(i+1)*w], src[(i/k)*wo:(i/k+1)*wo]
-			for j := range row {
-				row[j] = in[j/k] * inv
+		for i := 0; i < ho; i++ {
+			in := src[i*wo : (i+1)*wo]
+			if k == 2 {
+				r0, r1 := dst[2*i*w:(2*i+1)*w], dst[(2*i+1)*w:(2*i+2)*w]
+				for j, g := range in {
+					v := g * inv
+					r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1] = v, v, v, v
+				}
+				continue
+			}
+			for di := 0; di < k; di++ {
+				row := dst[(i*k+di)*w : (i*k+di+1)*w]
+				for j, g := range in {
+					v := g * inv
+					for dj := range k {
+						row[j*k+dj] = v
+					}
+				}
 			}
 		}
 	})

@@ -10,7 +10,18 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/vaebm/vaebm/core/nn/internal/vec"
 )
+
+// SIMD enables the AVX2+FMA assembly kernels (core/nn/internal/vec) of the
+// float32 Swish and its gradient where the CPU has AVX2 and FMA; off, or on
+// other CPUs, in float64 and with -tags purego, the Go loops below run. It
+// is a switch for A/B benchmarks and tests; set it only while no op runs.
+var SIMD = true
+
+// useSIMD reports whether the assembly kernels run.
+func useSIMD() bool { return SIMD && vec.AVX2FMA }
 
 // Swish applies scale·x·σ(x) in one pass. gorgonia has no Swish; composing
 // it from Sigmoid and HadamardProd costs two ops, two buffers and a float64
@@ -127,8 +138,22 @@ func (op swishGradOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, e
 
 // swishInto writes y = scale·z·σ(z) for z in x and keeps σ(z) in sig (and
 // z in pre, when not nil) for the gradient; x and y may be the same slice.
-// Swish and the fused Conv2DSwish both use it.
+// Swish and the fused Conv2DSwish both use it. float32 goes through the
+// AVX2+FMA kernel when useSIMD (it computes exp32's algorithm itself, with
+// FMA: σ within 2.5e-7 relative of the Go loop's), otherwise through exp.
 func swishInto[T float](scale T, x, pre, sig, y []T, exp func(T) T) {
+	if x32, ok := any(x).([]float32); ok && len(x) > 0 && useSIMD() {
+		sig32, y32 := any(sig).([]float32), any(y).([]float32)
+		if len(sig) < len(x) || len(y) < len(x) || (pre != nil && len(pre) < len(x)) {
+			panic(fmt.Sprintf("swish: buffers of %d, %d, %d for %d inputs", len(pre), len(sig), len(y), len(x)))
+		}
+		var p *float32
+		if pre != nil {
+			p = &any(pre).([]float32)[0]
+		}
+		vec.Swish(&x32[0], p, &sig32[0], &y32[0], len(x), float32(scale))
+		return
+	}
 	for i, z := range x {
 		s := 1 / (1 + exp(-z))
 		if pre != nil {
@@ -140,12 +165,23 @@ func swishInto[T float](scale T, x, pre, sig, y []T, exp func(T) T) {
 }
 
 // swishGradFrom writes ∂L/∂z = g·scale·(σ + z·σ(1 − σ)) from the z and σ(z)
-// its forward pass kept.
+// its forward pass kept. The AVX2 kernel (float32, useSIMD) computes the
+// same operations in the same order, so the same bits.
 func swishGradFrom[T float](scale T, g, pre, sig, dz []T) error {
 	if len(pre) != len(g) || len(sig) != len(g) {
 		return fmt.Errorf("swish grad: forward cache holds %d inputs and %d sigmoids for %d gradients (forward not run?)", len(pre), len(sig), len(g))
 	}
+	if len(dz) < len(g) {
+		return fmt.Errorf("swish grad: output holds %d values for %d gradients", len(dz), len(g))
+	}
+	g32, simd := any(g).([]float32)
+	simd = simd && useSIMD()
 	parallel(len(g), func(lo, hi int) {
+		if simd && hi > lo {
+			p, s, d := any(pre).([]float32), any(sig).([]float32), any(dz).([]float32)
+			vec.SwishGrad(&g32[lo], &p[lo], &s[lo], &d[lo], hi-lo, float32(scale))
+			return
+		}
 		for i := lo; i < hi; i++ {
 			s := sig[i]
 			dz[i] = g[i] * scale * (s + pre[i]*s*(1-s))

@@ -1,0 +1,25 @@
+//go:build amd64 && !purego
+
+package vec
+
+// AVX2FMA reports whether the kernels in vec_amd64.s can run here: the CPU
+// has AVX2 and FMA, and the OS saves the 256-bit registers.
+var AVX2FMA = cpuHasAVX2FMA()
+
+func cpuHasAVX2FMA() bool
+
+// Swish is nn.swishInto for float32 with the exp of nn.exp32 (the same
+// reduction and polynomial, evaluated with FMA), 8 elements at a time and
+// a masked tail: for i < n, with z = x[i] and s = 1/(1 + e^−z),
+// sig[i] = s, y[i] = (scale·z)·s, and pre[i] = z when pre is not nil.
+// x and y may be the same buffer.
+//
+//go:noescape
+func Swish(x, pre, sig, y *float32, n int, scale float32)
+
+// SwishGrad is nn.swishGradFrom for float32: for i < n,
+// dz[i] = (gy[i]·scale)·(s + (pre[i]·s)·(1 − s)) with s = sig[i], in the
+// same order of operations as the Go loop (so the same rounding).
+//
+//go:noescape
+func SwishGrad(gy, pre, sig, dz *float32, n int, scale float32)
