@@ -88,26 +88,16 @@ func TestConvMatchesNaive(t *testing.T) {
 				b = randSlice(rng, g.O)
 			}
 			y, dx, dw, db := naiveConv(g, x, w, b, dy)
-			f32 := func(v []float64) []float32 {
-				if v == nil {
-					return nil
-				}
-				out := make([]float32, len(v))
-				for i := range v {
-					out[i] = float32(v[i])
-				}
-				return out
-			}
 			var s scratch[float32]
 			gy := make([]float32, len(y))
-			convForward(g, f32(x), f32(w), f32(b), gy, &s, nil)
+			convForward(g, f32s(x), f32s(w), f32s(b), gy, &s, nil)
 			gdx, gdw, gdx2 := make([]float32, len(dx)), make([]float32, len(dw)), make([]float32, len(dx))
 			var flip []float32
-			convGradInput(g, f32(w), f32(dy), gdx, &s, &flip)
-			convGradInputCol2im(g, f32(w), f32(dy), gdx2, &s)
-			convGradWeight(g, f32(x), f32(dy), gdw, &s)
+			convGradInput(g, f32s(w), f32s(dy), gdx, &s, &flip)
+			convGradInputCol2im(g, f32s(w), f32s(dy), gdx2, &s)
+			convGradWeight(g, f32s(x), f32s(dy), gdw, &s)
 			gdb := make([]float32, g.O)
-			sumChannels(f32(dy), gdb, g.N, g.O, g.pix())
+			sumChannels(f32s(dy), gdb, g.N, g.O, g.pix())
 			for name, pair := range map[string][2]any{"y": {y, gy}, "dx": {dx, gdx}, "dx (col2im)": {dx, gdx2}, "dw": {dw, gdw}, "db": {db, gdb}} {
 				if name == "db" && b == nil {
 					continue
