@@ -59,35 +59,12 @@ func (d *Decoder) Decode(eps [][]float32) ([]float32, error) {
 // Close releases the compiled program.
 func (d *Decoder) Close() { d.prog.Close() }
 
-// MeanDecoder gives the decoder mean μ(z) of a noise state: T_θ(ε) with ε_x
-// (the last group) set to 0. NVlabs reports μ(z) as the sample
-// (sample_VAEBM.py) and, with --use_mu_cd, contrasts it with the data in the
-// EBM loss.
-type MeanDecoder struct {
-	*Decoder
-	eps [][]float32
-}
-
-// NewMeanDecoder compiles μ(z) for batches of `batch` noise states.
-func NewMeanDecoder(gen Generator, batch int) (*MeanDecoder, error) {
-	d, err := NewDecoder(gen, batch)
-	if err != nil {
-		return nil, err
-	}
-	m := &MeanDecoder{Decoder: d, eps: make([][]float32, len(d.dims))}
-	last := len(d.dims) - 1
-	m.eps[last] = make([]float32, d.dims[last]*batch)
-	return m, nil
-}
-
-// Decode returns μ(z) for the ε_z groups of eps; its ε_x is ignored.
-func (m *MeanDecoder) Decode(eps [][]float32) ([]float32, error) {
-	last := len(m.eps) - 1
-	if len(eps) != len(m.eps) {
-		return nil, fmt.Errorf("mean decoder: %d noise groups, want %d", len(eps), len(m.eps))
-	}
-	copy(m.eps[:last], eps[:last])
-	return m.Decoder.Decode(m.eps)
+// NewMeanDecoder compiles μ(z), T_θ with ε_x silenced (MeanOf), for
+// batches of `batch` noise states; the ε_x it is given is ignored. NVlabs
+// reports μ(z) as the sample (sample_VAEBM.py) and, with --use_mu_cd,
+// contrasts it with the data in the EBM loss.
+func NewMeanDecoder(gen Generator, batch int) (*Decoder, error) {
+	return NewDecoder(MeanOf{Generator: gen}, batch)
 }
 
 // MeanOf is T_θ with ε_x silenced: x = μ(z), the decoder mean. Chains on

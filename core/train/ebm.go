@@ -67,7 +67,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		spec = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng.Rand)
 	}
 
-	var means *sampler.MeanDecoder
+	var means *sampler.Decoder
 	if st.MeanNegatives {
 		if means, err = sampler.NewMeanDecoder(st.Gen, cfg.BatchSize); err != nil {
 			return err
