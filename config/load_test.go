@@ -39,6 +39,7 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"missing required", strings.Replace(validBody, "name: t\n", "", 1), []string{`"name"`, "is required"}},
 		{"bad method", strings.Replace(validBody, "method: vaebm", "method: gan", 1), []string{`"method"`, "vaebm"}},
 		{"missing scale", validBody + "scale: huge\n", []string{`"scale"`, "huge"}},
+		{"kl balance on one group", strings.Replace(validBody, "latent_dim: 2}", "latent_dim: 2, kl_balance: true}", 1), []string{"vae.kl_balance", "nvae"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := write(t, dir, "t.yaml", tc.body)

@@ -74,6 +74,10 @@ type VAE struct {
 	// KLWarmupSteps anneals the KL weight linearly from KLWarmupMin to 1.
 	KLWarmupSteps int     `yaml:"kl_warmup_steps"`
 	KLWarmupMin   float64 `yaml:"kl_warmup_min"`
+	// KLBalance is NVAE's KL balancing: during the warm-up each latent
+	// group's KL is weighted in proportion to its own KL per latent, so
+	// that no group is switched off early (nvae only).
+	KLBalance bool `yaml:"kl_balance,omitempty"`
 	// MinLogStd floors the decoder's log standard deviation.
 	MinLogStd float64 `yaml:"min_log_std"`
 	// SpectralReg weights the spectral-norm penalty on every weight (NVAE's

@@ -85,6 +85,9 @@ func (e *Experiment) Validate() error {
 	if e.VAE.SpectralReg < 0 || e.EBM.SpectralReg < 0 {
 		return bad("spectral_reg", "vae.spectral_reg and ebm.spectral_reg must be ≥ 0")
 	}
+	if e.VAE.KLBalance && e.VAE.Arch != "nvae" {
+		return bad("vae.kl_balance", "needs vae.arch nvae (latent groups to balance); arch is %q", e.VAE.Arch)
+	}
 	if e.VAE.GlobalDim < 0 {
 		return bad("vae.global_dim", "must be ≥ 0 (0: none)")
 	}
