@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -110,19 +111,25 @@ func checkResume(t *testing.T, run func(ck *Checkpoint, log *stepLog, ctx contex
 	}
 }
 
-// The hierarchical VAE's stage resumes exactly too, spectral vectors included.
+// The hierarchical VAE's stage resumes exactly too, spectral vectors and
+// (with KL balancing) the group KLs that weigh the next step included.
 func TestHierVAEResumeMatchesUninterrupted(t *testing.T) {
 	data := NewRNG(5, 6)
 	trainSet := make([]float32, 40*3*8*8)
 	for i := range trainSet {
 		trainSet[i] = float32(data.Float64())
 	}
-	cfg := config.VAE{Steps: 60, BatchSize: 4, LR: 1e-3, KLWarmupSteps: 30, KLWarmupMin: 0.1, SpectralReg: 0.01}
-	checkResume(t, func(ck *Checkpoint, log *stepLog, ctx context.Context) ([]*nn.Param, error) {
-		v, err := vae.NewHierVAE(NewRNG(7, 8).Rand, 3, 8, 8, 4, 2, [2]int{1, 1}, -3)
-		if err != nil {
-			return nil, err
-		}
-		return v.Params(), VAE(ctx, v, cfg, trainSet, NewRNG(9, 10), ck, log, nil)
-	}, 25, 20)
+	for _, balance := range []bool{false, true} {
+		t.Run(fmt.Sprintf("balance=%v", balance), func(t *testing.T) {
+			cfg := config.VAE{Steps: 60, BatchSize: 4, LR: 1e-3, KLWarmupSteps: 30, KLWarmupMin: 0.1, SpectralReg: 0.01, KLBalance: balance}
+			checkResume(t, func(ck *Checkpoint, log *stepLog, ctx context.Context) ([]*nn.Param, error) {
+				v, err := vae.NewHierVAE(NewRNG(7, 8).Rand, 3, 8, 8, 4, 2, [2]int{1, 1}, -3)
+				if err != nil {
+					return nil, err
+				}
+				v.AddGlobalLatent(NewRNG(7, 9).Rand, 3)
+				return v.Params(), VAE(ctx, v, cfg, trainSet, NewRNG(9, 10), ck, log, nil)
+			}, 25, 20)
+		})
+	}
 }

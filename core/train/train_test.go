@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -187,6 +188,67 @@ func TestEBMMeanNegatives(t *testing.T) {
 		got, want := log["ebm/energy_neg"][0], float64(ec[0])
 		if same := math.Abs(got-want) < 1e-5; same != mean {
 			t.Errorf("mean_negatives %v: mean negative energy %.6f, E(c) = %.6f", mean, got, want)
+		}
+	}
+}
+
+// NVAE's KL balancing: weights proportional to KL per unit of α, mean 1.
+func TestKLBalance(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		kl, alpha []float64
+		want      []float64
+	}{
+		{"one group", []float64{7}, []float64{3}, []float64{1}},
+		{"equal KL per alpha", []float64{1.99, 7.99}, []float64{1, 4}, []float64{1, 1}},
+		{"a quiet group pays less", []float64{0.99, 9.99}, []float64{1, 1}, []float64{2.0 / 11, 20.0 / 11}},
+		{"negative KL counts by size", []float64{-3.99, 1.99}, []float64{2, 1}, []float64{1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := klBalance(tc.kl, tc.alpha)
+			for i := range got {
+				if math.Abs(got[i]-tc.want[i]) > 1e-12 {
+					t.Fatalf("klBalance(%v, %v) = %v, want %v", tc.kl, tc.alpha, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// With KL balancing the stage weighs groups unequally during the warm-up
+// (mean weight 1) and equally after it.
+func TestHierVAEKLBalanceWeights(t *testing.T) {
+	rng := NewRNG(3, 4)
+	v, err := vae.NewHierVAE(rng.Rand, 1, 8, 8, 4, 2, [2]int{1, 2}, -3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.AddGlobalLatent(rng.Rand, 3)
+	imgs := make([]float32, 50*64)
+	for i := range imgs {
+		imgs[i] = float32(rng.Float64())
+	}
+	log := memLog{}
+	cfg := config.VAE{Steps: 40, BatchSize: 8, LR: 1e-3, KLWarmupSteps: 30, KLWarmupMin: 0.1, KLBalance: true}
+	if err := VAE(context.Background(), v, cfg, imgs, rng, nil, log, nil); err != nil {
+		t.Fatal(err)
+	}
+	groups := len(v.EpsDims()) - 1
+	for i, step := range []int{25, 40} { // the log points: in the warm-up, after it
+		sum, spread := 0.0, 0.0
+		for l := 0; l < groups; l++ {
+			w := log[fmt.Sprintf("vae/kl_balance_group%d", l)]
+			if len(w) != 2 {
+				t.Fatalf("group %d: %d weight points, want 2", l, len(w))
+			}
+			sum += w[i]
+			spread = math.Max(spread, math.Abs(w[i]-1))
+		}
+		if math.Abs(sum/float64(groups)-1) > 1e-6 {
+			t.Errorf("step %d: mean weight %v, want 1", step, sum/float64(groups))
+		}
+		if warm := step < cfg.KLWarmupSteps; warm != (spread > 1e-3) {
+			t.Errorf("step %d (warm-up %v): weights spread %v from 1", step, warm, spread)
 		}
 	}
 }

@@ -126,14 +126,15 @@ func testHierELBOGradients(t *testing.T, global int) {
 	}
 }
 
-// With the posterior branch zeroed q = p and the KL is 0; with only a
-// constant c added to the posterior's log σ it is (−c + ½e^{2c} − ½) per
-// latent coordinate, the closed form for N(μ, e^{2c}σ²) against N(μ, σ²).
+// With the prior and posterior branches zeroed q = p = N(0, I) and the KL
+// is 0; with only a constant c added to the posterior's log σ, that log σ
+// is the soft clamp c' = 5·tanh(c/5) and the KL is (−c' + ½e^{2c'} − ½) per
+// latent coordinate, the closed form for N(0, e^{2c'}) against N(0, 1).
 func TestHierKLClosedForm(t *testing.T) {
 	for _, tc := range []struct {
 		c      float64
 		global int
-	}{{0, 0}, {0.3, 0}, {-0.5, 0}, {0, 4}, {0.3, 4}} {
+	}{{0, 0}, {0.3, 0}, {-0.5, 0}, {0, 4}, {0.3, 4}, {4, 0}, {-6, 4}} {
 		c := tc.c
 		rng := rand.New(rand.NewPCG(5, 6))
 		v := tinyHier(t, rng)
@@ -149,7 +150,7 @@ func TestHierKLClosedForm(t *testing.T) {
 			}
 		}
 		for l := range v.post {
-			for _, conv := range []*nn.Conv{v.post[l][0], v.post[l][1], v.postEnc[l][0], v.postEnc[l][1]} {
+			for _, conv := range []*nn.Conv{v.prior[l][0], v.prior[l][1], v.post[l][0], v.post[l][1], v.postEnc[l][0], v.postEnc[l][1]} {
 				clear(conv.W.Data())
 				if conv.B != nil {
 					clear(conv.B.Data())
@@ -172,7 +173,8 @@ func TestHierKLClosedForm(t *testing.T) {
 		for _, d := range v.EpsDims()[:len(v.EpsDims())-1] {
 			zdim += d
 		}
-		want := float64(zdim) * (-c + 0.5*math.Exp(2*c) - 0.5)
+		cc := softClampBound * math.Tanh(c/softClampBound)
+		want := float64(zdim) * (-cc + 0.5*math.Exp(2*cc) - 0.5)
 		if got := e.KL.Scalar(); math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
 			t.Errorf("c = %v, global %d: KL %v, want %v", c, tc.global, got, want)
 		}
@@ -194,4 +196,52 @@ func randomELBO(t *testing.T, v *HierVAE, b *nn.Builder, batch int, rng *rand.Ra
 		e.Noise[i] = float32(rng.NormFloat64())
 	}
 	return e
+}
+
+// The loss is recon + β·Σ_l γ_l·KL_l and the reported KL is Σ_l KL_l,
+// with α_l each group's latents over the groups at its scale.
+func TestHierGroupKLWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	v := tinyHier(t, rng)
+	v.AddGlobalLatent(rng, 5)
+	b := nn.NewBuilder()
+	e := randomELBO(t, v, b, 3, rng)
+	p, err := nn.Compile(b, e.Loss, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dims := v.EpsDims()
+	if len(e.GroupKL) != len(dims)-1 || len(e.GroupWeight) != len(dims)-1 {
+		t.Fatalf("%d group KLs and %d weights for %d groups", len(e.GroupKL), len(e.GroupWeight), len(dims)-1)
+	}
+	for l, a := range e.GroupSize {
+		if want := float64(dims[l]) / float64(v.groupsInScale(l)); a != want {
+			t.Errorf("α_%d = %v, want %v", l, a, want)
+		}
+	}
+	const beta = 0.3
+	if err := G.Let(e.Beta, float32(beta)); err != nil {
+		t.Fatal(err)
+	}
+	gamma := []float64{0.5, 2, 0.25, 1.5, 0.75}
+	for l, g := range e.GroupWeight {
+		if err := G.Let(g, float32(gamma[l%len(gamma)])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	sum, weighted := 0.0, 0.0
+	for l, k := range e.GroupKL {
+		sum += k.Scalar()
+		weighted += gamma[l%len(gamma)] * k.Scalar()
+	}
+	if got := e.KL.Scalar(); math.Abs(got-sum) > 1e-4*(1+math.Abs(sum)) {
+		t.Errorf("KL %v, sum of group KLs %v", got, sum)
+	}
+	want := e.Recon.Scalar() + beta*weighted
+	if got := e.LossOut.Scalar(); math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+		t.Errorf("loss %v, want recon + β·Σγ·KL = %v", got, want)
+	}
 }

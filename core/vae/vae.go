@@ -133,6 +133,12 @@ type ELBO struct {
 	Recon, KL *nn.Output // mean −log p(x|z) and mean KL(q(z|x) ‖ p(z))
 	Beta      *G.Node    // scalar KL weight, set with G.Let before each run
 	X, Noise  []float32  // the input buffers, filled before each run
+
+	// Hierarchical VAEs only (nil otherwise), for NVAE's KL balancing:
+	// the loss's KL is β·Σ_l γ_l·KL_l.
+	GroupKL     []*nn.Output // KL_l: each group's mean KL
+	GroupWeight []*G.Node    // γ_l: each group's scalar KL weight (1 unless set with G.Let)
+	GroupSize   []float64    // α_l: group l's latents over the number of groups at its scale (NVAE's "square" coefficients)
 }
 
 const halfLog2Pi = 0.9189385332046727
