@@ -2,11 +2,12 @@
 
 package vec
 
-// AVX2FMA reports whether the kernels in vec_amd64.s can run here: the CPU
-// has AVX2 and FMA, and the OS saves the 256-bit registers.
-var AVX2FMA = cpuHasAVX2FMA()
+import "golang.org/x/sys/cpu"
 
-func cpuHasAVX2FMA() bool
+// AVX2FMA reports whether the kernels in vec_amd64.s can run here: the CPU
+// has AVX2 and FMA, and the OS saves the 256-bit registers (x/sys/cpu's
+// flags include that check).
+var AVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // Swish is nn.swishInto for float32 with the exp of nn.exp32 (the same
 // reduction and polynomial, evaluated with FMA), 8 elements at a time and

@@ -38,40 +38,6 @@ DATA iota<>+24(SB)/4, $6
 DATA iota<>+28(SB)/4, $7
 GLOBL iota<>(SB), RODATA|NOPTR, $32
 
-// func cpuHasAVX2FMA() bool
-TEXT ·cpuHasAVX2FMA(SB), NOSPLIT, $0-1
-	// Leaf 7 must exist.
-	XORL AX, AX
-	XORL CX, CX
-	CPUID
-	CMPL AX, $7
-	JLT  no
-	MOVL $1, AX
-	XORL CX, CX
-	CPUID
-	// ECX bit 12: FMA, bit 27: OSXSAVE, bit 28: AVX.
-	ANDL $0x18001000, CX
-	CMPL CX, $0x18001000
-	JNE  no
-	// XCR0 bits 1 and 2: the OS saves SSE and AVX state.
-	XORL CX, CX
-	XGETBV
-	ANDL $6, AX
-	CMPL AX, $6
-	JNE  no
-	// Leaf 7, subleaf 0: EBX bit 5 is AVX2.
-	MOVL $7, AX
-	XORL CX, CX
-	CPUID
-	ANDL $0x20, BX
-	JZ   no
-	MOVB $1, ret+0(FP)
-	RET
-
-no:
-	MOVB $0, ret+0(FP)
-	RET
-
 // TAILMASK sets lane i of Y to all ones when i < CX (the tail's length).
 #define TAILMASK(Y) \
 	VMOVD    CX, X1; \

@@ -2,13 +2,12 @@
 
 package wino
 
-// AVX reports whether the kernels in wino_amd64.s can run here (the AVX
-// ones need it; Deinterleave and Interleave are SSE, which every amd64 has).
-var AVX = cpuHasAVX()
+import "golang.org/x/sys/cpu"
 
-// cpuHasAVX reports whether the CPU and the OS support AVX (256-bit
-// registers saved by XSAVE).
-func cpuHasAVX() bool
+// AVX reports whether the kernels in wino_amd64.s can run here (the AVX
+// ones need it; Deinterleave and Interleave are SSE, which every amd64
+// has): the CPU has AVX and the OS saves the 256-bit registers.
+var AVX = cpu.X86.HasAVX
 
 // InAVX is nn.winoInTiles for float32, 8 tiles at a time: for L in
 // [0, n8), v[ξ·vs + L] = (Bᵀ d_L B)[ξ] with d_L read from the parity

@@ -2,28 +2,6 @@
 
 #include "textflag.h"
 
-// func cpuHasAVX() bool
-TEXT ·cpuHasAVX(SB), NOSPLIT, $0-1
-	MOVL $1, AX
-	XORL CX, CX
-	CPUID
-	// ECX bit 27: OSXSAVE, bit 28: AVX.
-	ANDL $0x18000000, CX
-	CMPL CX, $0x18000000
-	JNE  no
-	// XCR0 bits 1 and 2: the OS saves SSE and AVX state.
-	XORL CX, CX
-	XGETBV
-	ANDL $6, AX
-	CMPL AX, $6
-	JNE  no
-	MOVB $1, ret+0(FP)
-	RET
-
-no:
-	MOVB $0, ret+0(FP)
-	RET
-
 // func InAVX(p *float32, ps, gw int, v *float32, vs, n int)
 //
 // Planes P00 = AX, P01 = BX, P10 = DX, P11 = R11 (each advancing 32 bytes,
