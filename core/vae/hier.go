@@ -302,8 +302,8 @@ func (v *HierVAE) topDown(b *nn.Builder, n int, eps []*G.Node, half, quarter *G.
 // softClamp is NVAE's soft_clamp5, 5·tanh(x/5), applied to every group's
 // μ and log σ. Without it a stack of groups can blow up at initialisation:
 // group l's z scales with exp(log σ_l), feeds the decoder state, and so
-// sets log σ_{l+1} (measured: with four groups at 7×7 the first negative
-// ELBO was 10¹⁴ nats and the second step NaN).
+// sets log σ_{l+1} (measured: with four groups at 7×7 the initial negative
+// ELBO was 10¹⁴ nats, and the first training step non-finite).
 func softClamp(b *nn.Builder, x *G.Node) *G.Node {
 	must := G.Must
 	return must(G.Mul(must(G.Tanh(must(G.Mul(x, b.Scalar(1.0/softClampBound))))), b.Scalar(softClampBound)))
