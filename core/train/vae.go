@@ -47,7 +47,11 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 	// previous step's group KLs, from which KL balancing weighs this step's.
 	sumGroup, lastKL := make([]float64, groups), make([]float64, groups)
 	balance := cfg.KLBalance && groups > 1
-	weights := make([]float64, groups) // γ_l of the current step
+	equalWeights := make([]float64, groups)
+	for l := range equalWeights {
+		equalWeights[l] = 1
+	}
+	weights := equalWeights // γ_l of the current step
 	first := 1
 	saved, err := ck.load(params, opt, rng)
 	if err != nil {
@@ -82,11 +86,10 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 		}
 		if balance {
 			// Balancing ends with the warm-up; the first step has no statistics yet.
-			for l := range weights {
-				weights[l] = 1
-			}
 			if beta < 1 && step > 1 {
 				weights = klBalance(lastKL, elbo.GroupSize)
+			} else {
+				weights = equalWeights
 			}
 			for l, g := range elbo.GroupWeight {
 				if err := G.Let(g, float32(weights[l])); err != nil {
