@@ -18,6 +18,14 @@ type Metric struct {
 	Label string // human header, e.g. "Test LL (nats)"
 	// Digits is the number of decimals shown in Markdown and LaTeX.
 	Digits int
+	// PaperLabel, when set, heads the paper's column instead of Label:
+	// for a stand-in whose numbers measure something else (the paper's
+	// CIFAR-10 Inception-FID beside our classifier-FID).
+	PaperLabel string
+	// OursOnly marks a number the paper has no counterpart for (a second
+	// judge, say): no paper column, and in the CSV its column comes after
+	// the paper columns.
+	OursOnly bool
 }
 
 // Cell is one number: ours (with a standard error where it is an estimate)
@@ -159,15 +167,30 @@ func (m Metric) format(c Cell, latex bool) string {
 	return s
 }
 
+func (m Metric) paperLabel() string {
+	if m.PaperLabel != "" {
+		return m.PaperLabel
+	}
+	return m.Label
+}
+
 // Markdown renders the table for a terminal or README.
 func (t Table) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n| model |", t.Title)
 	for _, m := range t.Metrics {
-		fmt.Fprintf(&b, " %s (ours) | %s (paper) | Δ | target |", m.Label, m.Label)
+		if m.OursOnly {
+			fmt.Fprintf(&b, " %s (ours) |", m.Label)
+			continue
+		}
+		fmt.Fprintf(&b, " %s (ours) | %s (paper) | Δ | target |", m.Label, m.paperLabel())
 	}
 	b.WriteString("\n|---|")
-	for range t.Metrics {
+	for _, m := range t.Metrics {
+		if m.OursOnly {
+			b.WriteString("---:|")
+			continue
+		}
 		b.WriteString("---:|---:|---:|---|")
 	}
 	b.WriteString("\n")
@@ -175,6 +198,10 @@ func (t Table) Markdown() string {
 		fmt.Fprintf(&b, "| %s |", r.Model)
 		for _, m := range t.Metrics {
 			c := t.check(r, m)
+			if m.OursOnly {
+				fmt.Fprintf(&b, " %s |", m.format(c.Ours, false))
+				continue
+			}
 			fmt.Fprintf(&b, " %s | %s | %s | %s |", m.format(c.Ours, false), m.format(c.Paper, false), m.delta(c), c.mark())
 		}
 		b.WriteString("\n")
@@ -206,17 +233,29 @@ func (c Check) mark() string {
 
 // CSV renders a header row, then one row per model: model, each metric's
 // NAME (ours, the mean over seeds where there are several), each NAME_paper,
-// then per metric NAME_se (or the std over seeds), NAME_n (seeds),
-// NAME_delta and NAME_check (ok, miss, missing or -). Missing values are empty.
+// the OursOnly metrics, then per metric NAME_se (or the std over seeds),
+// NAME_n (seeds), NAME_delta and NAME_check (ok, miss, missing or -).
+// Missing values are empty.
 func (t Table) CSV() string {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
-	head := []string{"model"}
+	var paired, own []Metric
 	for _, m := range t.Metrics {
+		if m.OursOnly {
+			own = append(own, m)
+		} else {
+			paired = append(paired, m)
+		}
+	}
+	head := []string{"model"}
+	for _, m := range paired {
 		head = append(head, m.Key)
 	}
-	for _, m := range t.Metrics {
+	for _, m := range paired {
 		head = append(head, m.Key+"_paper")
+	}
+	for _, m := range own {
+		head = append(head, m.Key)
 	}
 	for _, m := range t.Metrics {
 		head = append(head, m.Key+"_se", m.Key+"_n", m.Key+"_delta", m.Key+"_check")
@@ -230,11 +269,14 @@ func (t Table) CSV() string {
 	}
 	for _, r := range t.Rows {
 		rec := []string{r.Model}
-		for _, m := range t.Metrics {
+		for _, m := range paired {
 			rec = append(rec, num(r.Ours[m.Key].Value, r.Ours[m.Key].OK))
 		}
-		for _, m := range t.Metrics {
+		for _, m := range paired {
 			rec = append(rec, num(r.Paper[m.Key].Value, r.Paper[m.Key].OK))
+		}
+		for _, m := range own {
+			rec = append(rec, num(r.Ours[m.Key].Value, r.Ours[m.Key].OK))
 		}
 		for _, m := range t.Metrics {
 			c := t.check(r, m)
@@ -255,14 +297,29 @@ func (t Table) CSV() string {
 func (t Table) LaTeX() string {
 	var b strings.Builder
 	esc := strings.NewReplacer("&", `\&`, "%", `\%`, "_", `\_`, "#", `\#`)
-	fmt.Fprintf(&b, "%% %s\n\\begin{tabular}{l%s}\n\\toprule\nModel", esc.Replace(t.Title), strings.Repeat("rr", len(t.Metrics)))
+	cols := ""
 	for _, m := range t.Metrics {
-		fmt.Fprintf(&b, " & %s (ours) & %s (paper)", esc.Replace(m.Label), esc.Replace(m.Label))
+		cols += "rr"
+		if m.OursOnly {
+			cols = cols[:len(cols)-1]
+		}
+	}
+	fmt.Fprintf(&b, "%% %s\n\\begin{tabular}{l%s}\n\\toprule\nModel", esc.Replace(t.Title), cols)
+	for _, m := range t.Metrics {
+		if m.OursOnly {
+			fmt.Fprintf(&b, " & %s (ours)", esc.Replace(m.Label))
+			continue
+		}
+		fmt.Fprintf(&b, " & %s (ours) & %s (paper)", esc.Replace(m.Label), esc.Replace(m.paperLabel()))
 	}
 	b.WriteString(` \\` + "\n\\midrule\n")
 	for _, r := range t.Rows {
 		b.WriteString(esc.Replace(r.Model))
 		for _, m := range t.Metrics {
+			if m.OursOnly {
+				fmt.Fprintf(&b, " & %s", m.format(r.Ours[m.Key], true))
+				continue
+			}
 			fmt.Fprintf(&b, " & %s & %s", m.format(r.Ours[m.Key], true), m.format(r.Paper[m.Key], true))
 		}
 		b.WriteString(` \\` + "\n")
