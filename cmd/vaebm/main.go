@@ -7,7 +7,7 @@
 //	vaebm runs [--experiment NAME] [--status S] [--param K=V] [--metric 'K>=V'] [--sort metric:K] [--format csv|json]
 //	vaebm runs show ID
 //	vaebm runs diff A B
-//	vaebm sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE]
+//	vaebm sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE] [--format idx|npy|png] [--score]
 //	vaebm table NAME
 //	vaebm check NAME
 //	vaebm bench [mlp|conv|langevin|all]
@@ -115,13 +115,16 @@ const usage = `usage: vaebm [--out DIR] COMMAND ...
                                   --asc, --format table|csv|json
   runs show ID                    show one run: provenance, params, final metrics, artifacts
   runs diff A B                   show the config keys that differ between two runs
-  sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE] [--steps K] [--step-size H] [--temperature T] [--png FILE]
-                                  draw samples from a finished run (CSV for 2-D data); --steps and
-                                  --step-size override the run's test-time chain
+  sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE] [--format idx|npy|png] [--score]
+         [--steps K] [--step-size H] [--temperature T] [--png FILE]
+                                  draw samples from a finished run (CSV for 2-D data; images as IDX,
+                                  NumPy .npy or a folder of PNGs); --score evaluates them with the
+                                  run's judges; --steps and --step-size override the test-time chain
   table NAME                      render a paper table from the recorded runs
   check NAME                      compare a table with the paper's targets; exit 1 on a miss
-  classifier [--steps N] [--force]
-                                  train (or reuse from the stage cache) the MNIST mode classifier
+  classifier [--data mnist|fashion-mnist|cifar10] [--second] [--steps N] [--force]
+                                  train (or reuse from the stage cache) a judge: the MNIST mode
+                                  classifier, or a stand-in's first (or --second) feature net
   bench [mlp|conv|langevin|all] [--steps N] [--warmup N]
                                   time the reference workloads (JSON lines, as torch_ref.py)
 

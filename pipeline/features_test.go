@@ -1,0 +1,203 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/csv"
+	"fmt"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/data"
+	"github.com/vaebm/vaebm/tracker"
+)
+
+// The smoke scale runs every Fashion-MNIST stage on a generated 28×28
+// dataset: both feature nets, the reference statistics and the data floor,
+// the hierarchical VAE, the ResNet EBM, classifier-FID and IS of both
+// models, the table and the figures; `vaebm sample` then writes every
+// format and scores the samples with the run's judges.
+func TestFashionMNISTSmokeEndToEnd(t *testing.T) {
+	dir := writeMNISTFixture(t, 200, 80)
+	out := t.TempDir()
+	exp, err := config.Load("../experiments/fashion-mnist.yaml", []string{"scale=smoke", "data.dir=" + dir, "data.train_size=200"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var log bytes.Buffer
+	ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Get(ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != tracker.Finished {
+		t.Fatalf("status %s", r.Status)
+	}
+	n := float64(exp.Eval.FIDSamples)
+	for _, model := range []string{"vae", "vaebm", "data"} {
+		for _, k := range []string{"cfid", "cfid2"} {
+			if v, ok := r.Metrics["eval/"+model+"_"+k]; !ok || !(v >= 0) || math.IsInf(v, 0) {
+				t.Errorf("eval/%s_%s = %v (recorded %v)", model, k, v, ok)
+			}
+		}
+		// IS lies in [1, classes].
+		for _, k := range []string{"cis", "cis2"} {
+			if v := r.Metrics["eval/"+model+"_"+k]; !(v >= 1-1e-9 && v <= 10+1e-9) {
+				t.Errorf("eval/%s_%s = %v, outside [1, 10]", model, k, v)
+			}
+		}
+		if _, ok := r.Metrics["eval/"+model+"_cis_std"]; !ok {
+			t.Errorf("eval/%s_cis_std not recorded", model)
+		}
+		if got := r.Metrics["eval/"+model+"_samples"]; got != n {
+			t.Errorf("eval/%s_samples = %v, want %v", model, got, n)
+		}
+	}
+	for _, k := range []string{"eval/classifier_test_acc", "eval/classifier2_test_acc"} {
+		if acc, ok := r.Metrics[k]; !ok || !(acc >= 0 && acc <= 1) {
+			t.Errorf("%s: %v (recorded: %v)", k, acc, ok)
+		}
+	}
+	if r.Metrics["eval/classifier_run"] == r.Metrics["eval/classifier2_run"] {
+		t.Errorf("both judges are run %v", r.Metrics["eval/classifier_run"])
+	}
+	for _, p := range []string{"samples", "fig12", "chains", "training"} {
+		if st, err := os.Stat(filepath.Join(out, "plots", "fashion-mnist-"+p+".png")); err != nil || st.Size() == 0 {
+			t.Errorf("figure %s missing or empty (%v)", p, err)
+		}
+	}
+	f, err := os.Open(filepath.Join(out, "tables", "fashion-mnist.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(recs[0][:5], ","); got != "model,fid,is,fid_paper,is_paper" {
+		t.Fatalf("table header starts %s", got)
+	}
+	rows := map[string][]string{}
+	for _, rec := range recs[1:] {
+		rows[rec[0]] = rec
+	}
+	for model, paper := range map[string][2]string{"NVAE (ours)": {"55.97", "5.19"}, "VAEBM (ours)": {"12.96", "8.15"}, "Data (test vs train)": {"", ""}} {
+		got := rows[model]
+		if got == nil || got[1] == "" || got[2] == "" || got[3] != paper[0] || got[4] != paper[1] {
+			t.Errorf("row %q: %v", model, got)
+		}
+	}
+	if !strings.Contains(log.String(), "classifier-FID") {
+		t.Errorf("the log does not name the classifier-FID:\n%s", log.String())
+	}
+
+	t.Log(log.String())
+	// A second run reuses both feature nets and their reference statistics.
+	log.Reset()
+	if _, err := Run(context.Background(), exp, Options{OutDir: out, DB: db, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(log.String(), "reusing the one trained by run") != 2 || strings.Contains(log.String(), "training the") {
+		t.Errorf("second run did not reuse both judges:\n%s", log.String())
+	}
+
+	// Samples in every format, scored by the run's judges.
+	for _, format := range []string{"idx", "npy", "png"} {
+		var report bytes.Buffer
+		path, err := Sample(context.Background(), db, out, ids[0], 12, "vaebm", "", SampleOptions{Steps: 1, Format: format, Score: &report})
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if !strings.Contains(report.String(), "classifier-FID") || !strings.Contains(report.String(), "over 12 samples") {
+			t.Errorf("%s: score report %q", format, report.String())
+		}
+		switch format {
+		case "idx":
+			_, dims, err := data.ReadIDXFloat32(path)
+			if err != nil || len(dims) != 4 || dims[0] != 12 || dims[1] != 1 || dims[2] != 28 || dims[3] != 28 {
+				t.Errorf("idx: dims %v, %v", dims, err)
+			}
+		case "npy":
+			shape, vals := readNPY(t, path)
+			if len(shape) != 4 || shape[0] != 12 || shape[1] != 1 || shape[2] != 28 || shape[3] != 28 || len(vals) != 12*784 {
+				t.Errorf("npy: shape %v, %d values", shape, len(vals))
+			}
+			for _, v := range vals {
+				if !(v >= 0 && v <= 1) {
+					t.Fatalf("npy value %v outside [0, 1]", v)
+				}
+			}
+		case "png":
+			files, _ := filepath.Glob(filepath.Join(path, "*.png"))
+			if len(files) != 12 {
+				t.Fatalf("png: %d files in %s", len(files), path)
+			}
+			fh, _ := os.Open(files[0])
+			img, err := png.Decode(fh)
+			fh.Close()
+			if err != nil || img.Bounds().Dx() != 28 || img.Bounds().Dy() != 28 {
+				t.Errorf("png: %v, %v", img.Bounds(), err)
+			}
+		}
+	}
+	// Bad flags name themselves.
+	for _, tc := range []struct {
+		n      int
+		format string
+		want   string
+	}{{12, "jpeg", "--format"}, {MaxSampleValues/784 + 1, "", "--n"}} {
+		_, err := Sample(context.Background(), db, out, ids[0], tc.n, "vaebm", "", SampleOptions{Format: tc.format})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("n %d format %q: got %v, want an error naming %s", tc.n, tc.format, err, tc.want)
+		}
+	}
+}
+
+// readNPY parses a version-1.0 little-endian float32 .npy file.
+func readNPY(t *testing.T, path string) ([]int, []float32) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(raw[:8]) != "\x93NUMPY\x01\x00" {
+		t.Fatalf("npy magic % x", raw[:8])
+	}
+	hl := int(binary.LittleEndian.Uint16(raw[8:10]))
+	header := string(raw[10 : 10+hl])
+	if (10+hl)%64 != 0 || !strings.HasSuffix(header, "\n") || !strings.Contains(header, "'descr': '<f4'") || !strings.Contains(header, "'fortran_order': False") {
+		t.Fatalf("npy header %q", header)
+	}
+	i, j := strings.Index(header, "'shape': ("), strings.Index(header, ")")
+	var shape []int
+	for _, f := range strings.Split(header[i+len("'shape': ("):j], ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			var d int
+			if _, err := fmt.Sscan(f, &d); err != nil {
+				t.Fatalf("npy shape %q", header)
+			}
+			shape = append(shape, d)
+		}
+	}
+	body := raw[10+hl:]
+	vals := make([]float32, len(body)/4)
+	for k := range vals {
+		vals[k] = math.Float32frombits(binary.LittleEndian.Uint32(body[4*k:]))
+	}
+	return shape, vals
+}
