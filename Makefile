@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(OUT)/bin/vaebm
 ARGS ?=
 
-.PHONY: deps build toy-25gaussians stackedmnist mnist-classifier test bench gobench clean
+.PHONY: deps build toy-25gaussians stackedmnist mnist-classifier fashion-mnist test fuzz bench gobench clean
 
 deps:
 	@./scripts/deps.sh
@@ -22,6 +22,11 @@ toy-25gaussians: build
 stackedmnist: build
 	$(BIN) --out $(OUT) run experiments/stackedmnist.yaml $(ARGS)
 
+# Fashion-MNIST, the stand-in for CIFAR-10: classifier-FID and IS of NVAE
+# and VAEBM, table out/tables/fashion-mnist.*, figures out/plots/fashion-mnist-*.png.
+fashion-mnist: build
+	$(BIN) --out $(OUT) run experiments/fashion-mnist.yaml $(ARGS)
+
 # The MNIST classifier that labels StackedMNIST channels (trained once, then
 # reused from the stage cache).
 mnist-classifier: build
@@ -32,6 +37,17 @@ test: deps
 	$(GO) vet -tags purego ./...
 	$(GO) test -timeout 20m ./...
 	$(GO) test -tags purego ./core/nn/ ./core/energy/
+
+# Each fuzz target (every reader of outside bytes) for FUZZTIME; `go test`
+# runs only their seed corpora.
+FUZZTIME ?= 30s
+FUZZ := ./config:FuzzLoad ./core/data:FuzzDecodeIDX ./core/data:FuzzReadIDXFloat32 \
+	./core/data:FuzzDecodeCIFAR10 ./core/nn:FuzzLoadParams ./core/train:FuzzLoadState
+fuzz: deps
+	@for t in $(FUZZ); do \
+		echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
+	done
 
 # The reference workloads (../shared/bench/README.md) through the core, one
 # JSON line each as torch_ref.py prints them, then the PyTorch script and the
