@@ -19,6 +19,9 @@ type Param struct {
 	// Weight marks a layer's weight matrix (not a bias), the kind that
 	// spectral regularisation covers.
 	Weight bool
+	// Buffer marks state saved and loaded with the parameters but not
+	// trained (batch normalisation's running averages; see Trainable).
+	Buffer bool
 }
 
 // Data returns the parameter's values.
