@@ -30,8 +30,13 @@ type Arch struct {
 	Convs  []Layer
 	Hidden int
 	// Act is the nonlinearity after every convolution and the hidden layer:
-	// "swish" (fused into the convolutions) or "relu".
+	// "swish" (fused into the convolutions without batch normalisation) or
+	// "relu".
 	Act string
+	// BatchNorm normalises every convolution's output and the hidden layer
+	// before the activation (batch statistics in training, running
+	// averages after); the convolutions then have no bias.
+	BatchNorm bool
 }
 
 // Archs are the architectures by name. Two judges of one dataset should
@@ -44,10 +49,11 @@ var Archs = map[string]Arch{
 	"convpool": {Convs: []Layer{{32, 3, 1, true}, {64, 3, 1, true}}, Hidden: 128, Act: "swish"},
 	// The first feature net of the 28×28 stand-ins: three 3×3
 	// convolutions at full resolution and two at half, with Swish.
-	"vgg": {Convs: []Layer{{32, 3, 1, false}, {32, 3, 1, true}, {64, 3, 1, false}, {64, 3, 1, true}}, Hidden: 256, Act: "swish"},
-	// The second judge: no pooling but strided convolutions, a 5×5 first
-	// kernel, ReLU, and a wider feature layer.
-	"strided": {Convs: []Layer{{32, 5, 1, false}, {64, 3, 2, false}, {128, 3, 2, false}}, Hidden: 192, Act: "relu"},
+	"vgg": {Convs: []Layer{{32, 3, 1, false}, {32, 3, 1, true}, {64, 3, 1, false}, {64, 3, 1, true}}, Hidden: 256, Act: "swish", BatchNorm: true},
+	// The second judge: a 5×5 first kernel, one convolution per
+	// resolution down to a 128-channel quarter-resolution map, no batch
+	// normalisation.
+	"wide5": {Convs: []Layer{{32, 5, 1, true}, {64, 3, 1, true}, {128, 3, 1, false}}, Hidden: 128, Act: "swish"},
 }
 
 // Net is a convolutional classifier for C×H×W images in [0, 1].
@@ -56,6 +62,9 @@ type Net struct {
 	Arch             Arch
 	Convs            []*nn.Conv
 	FC1, FC2         *nn.Linear
+	// Norms holds, with Arch.BatchNorm, one normalisation per convolution
+	// and one for the hidden layer, last.
+	Norms []*nn.BatchNorm
 }
 
 // New initialises a classifier from rng. Parameters are named cls.c1 …,
@@ -68,7 +77,10 @@ func New(rng *rand.Rand, c, h, w, classes int, arch Arch) (*Net, error) {
 	n := &Net{C: c, H: h, W: w, Classes: classes, Arch: arch}
 	in, fh, fw := c, h, w
 	for i, l := range arch.Convs {
-		n.Convs = append(n.Convs, nn.NewConv(rng, fmt.Sprintf("cls.c%d", i+1), in, l.Out, l.K, l.Stride, l.K/2, true))
+		n.Convs = append(n.Convs, nn.NewConv(rng, fmt.Sprintf("cls.c%d", i+1), in, l.Out, l.K, l.Stride, l.K/2, !arch.BatchNorm))
+		if arch.BatchNorm {
+			n.Norms = append(n.Norms, nn.NewBatchNorm(fmt.Sprintf("cls.bn%d", i+1), l.Out))
+		}
 		in = l.Out
 		fh, fw = (fh+2*(l.K/2)-l.K)/l.Stride+1, (fw+2*(l.K/2)-l.K)/l.Stride+1
 		if l.Pool {
@@ -80,27 +92,37 @@ func New(rng *rand.Rand, c, h, w, classes int, arch Arch) (*Net, error) {
 	}
 	n.FC1 = nn.NewLinear(rng, "cls.fc1", in*fh*fw, arch.Hidden)
 	n.FC2 = nn.NewLinear(rng, "cls.fc2", arch.Hidden, classes)
+	if arch.BatchNorm {
+		n.Norms = append(n.Norms, nn.NewBatchNorm("cls.bn_fc1", arch.Hidden))
+	}
 	return n, nil
 }
 
 // Dim is the size of one input image.
 func (n *Net) Dim() int { return n.C * n.H * n.W }
 
-// Params returns every parameter in a fixed order.
+// Params returns every parameter in a fixed order, the batch
+// normalisations' running averages (Buffer params) included: what a
+// checkpoint holds. nn.Trainable selects what training updates.
 func (n *Net) Params() []*nn.Param {
 	var ps []*nn.Param
 	for _, c := range n.Convs {
 		ps = append(ps, c.Params()...)
 	}
 	ps = append(ps, n.FC1.Params()...)
-	return append(ps, n.FC2.Params()...)
+	ps = append(ps, n.FC2.Params()...)
+	for _, bn := range n.Norms {
+		ps = append(ps, bn.Params()...)
+	}
+	return ps
 }
 
 // Forward adds the network to b for x of shape (N, C·H·W) and returns the
 // penultimate features (N, Hidden), after the activation, and the logits
-// (N, Classes). A non-nil dropMask (N, Hidden) multiplies the features
-// before the last layer (inverted dropout in training).
-func (n *Net) Forward(b *nn.Builder, x, dropMask *G.Node) (features, logits *G.Node, err error) {
+// (N, Classes). train selects batch statistics for batch normalisation
+// (and moves its running averages); a non-nil dropMask (N, Hidden)
+// multiplies the features before the last layer (inverted dropout).
+func (n *Net) Forward(b *nn.Builder, x *G.Node, train bool, dropMask *G.Node) (features, logits *G.Node, err error) {
 	wrap := func(err error) error { return fmt.Errorf("classifier: %w", err) }
 	batch := x.Shape()[0]
 	h, err := G.Reshape(x, []int{batch, n.C, n.H, n.W})
@@ -108,10 +130,19 @@ func (n *Net) Forward(b *nn.Builder, x, dropMask *G.Node) (features, logits *G.N
 		return nil, nil, wrap(err)
 	}
 	for i, c := range n.Convs {
-		if n.Arch.Act == "swish" {
+		switch {
+		case n.Arch.Act == "swish" && !n.Arch.BatchNorm:
 			h, err = c.ForwardSwish(b, h, 1)
-		} else if h, err = c.Forward(b, h); err == nil {
-			h, err = G.Rectify(h)
+		case n.Arch.BatchNorm:
+			if h, err = c.Forward(b, h); err == nil {
+				if h, err = n.Norms[i].Forward(b, h, train); err == nil {
+					h, err = nn.Activate(b, n.Arch.Act, h)
+				}
+			}
+		default:
+			if h, err = c.Forward(b, h); err == nil {
+				h, err = nn.Activate(b, n.Arch.Act, h)
+			}
 		}
 		if err == nil && n.Arch.Convs[i].Pool {
 			h, err = nn.AvgPool2D(h, 2)
@@ -126,6 +157,11 @@ func (n *Net) Forward(b *nn.Builder, x, dropMask *G.Node) (features, logits *G.N
 	}
 	if h, err = n.FC1.Forward(b, h); err != nil {
 		return nil, nil, wrap(err)
+	}
+	if n.Arch.BatchNorm {
+		if h, err = n.Norms[len(n.Norms)-1].Forward(b, h, train); err != nil {
+			return nil, nil, wrap(err)
+		}
 	}
 	if features, err = nn.Activate(b, n.Arch.Act, h); err != nil {
 		return nil, nil, wrap(err)
@@ -174,11 +210,10 @@ func Train(ctx context.Context, n *Net, m *data.Images, cfg Config, rng *rand.Ra
 	var mask *G.Node
 	var maskT []float32
 	if cfg.Dropout > 0 {
-		var t interface{ Data() any }
-		mask, t = b.Input("dropout", cfg.BatchSize, n.Arch.Hidden)
-		maskT = t.Data().([]float32)
+		m, t := b.Input("dropout", cfg.BatchSize, n.Arch.Hidden)
+		mask, maskT = m, t.Data().([]float32)
 	}
-	_, logits, err := n.Forward(b, x, mask)
+	_, logits, err := n.Forward(b, x, true, mask)
 	if err != nil {
 		return err
 	}
@@ -187,7 +222,7 @@ func Train(ctx context.Context, n *Net, m *data.Images, cfg Config, rng *rand.Ra
 		return err
 	}
 	lossOut, logitsOut := b.Read(loss), b.Read(logits)
-	params := n.Params()
+	params := nn.Trainable(n.Params())
 	prog, err := nn.Compile(b, loss, b.ParamNodes(params))
 	if err != nil {
 		return err
@@ -255,7 +290,7 @@ func Train(ctx context.Context, n *Net, m *data.Images, cfg Config, rng *rand.Ra
 			sumLoss, sumAcc = 0, 0
 		}
 	}
-	return nn.CheckFinite(params)
+	return nn.CheckFinite(n.Params())
 }
 
 // Augment writes src (C×H×W bytes) to dst scaled to [0, 1], mirrored
@@ -312,7 +347,7 @@ type Predictor struct {
 // NewPredictor compiles n for inference in batches of batch images.
 func NewPredictor(n *Net, batch int) (*Predictor, error) {
 	fn, err := nn.NewBatchFn(batch, n.Dim(), func(b *nn.Builder, x *G.Node) ([]*G.Node, error) {
-		f, l, err := n.Forward(b, x, nil)
+		f, l, err := n.Forward(b, x, false, nil)
 		return []*G.Node{f, l}, err
 	})
 	if err != nil {

@@ -147,3 +147,46 @@ func TestArchsAndOutputs(t *testing.T) {
 		t.Error("pooling a 7×7 map gave no error")
 	}
 }
+
+// With batch normalisation a trained net's outputs for an image do not
+// depend on the other images of its batch: inference uses the running
+// averages, which training moved and a checkpoint keeps.
+func TestBatchNormInferenceIsPerImage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	arch := Arch{Convs: []Layer{{4, 3, 1, true}}, Hidden: 8, Act: "swish", BatchNorm: true}
+	n, err := New(rng, 1, 4, 4, 3, arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &data.Images{N: 30, C: 1, H: 4, W: 4, Pixels: make([]uint8, 30*16), Labels: make([]uint8, 30)}
+	for i := range m.Pixels {
+		m.Pixels[i] = uint8(rng.IntN(256))
+	}
+	for i := range m.Labels {
+		m.Labels[i] = uint8(i % 3)
+	}
+	if err := Train(context.Background(), n, m, Config{Steps: 20, BatchSize: 8, LR: 1e-2}, rng, memLog{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n.Norms[0].Mean.Data()[0] == 0 {
+		t.Fatal("training left the running mean at 0")
+	}
+	p, err := NewPredictor(n, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := m.Float32(0, 4)
+	all, _, err := p.Outputs(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, _, err := p.Outputs(x[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range alone {
+		if alone[i] != all[i] {
+			t.Fatalf("feature %d: %v alone, %v in a batch of 4", i, alone[i], all[i])
+		}
+	}
+}
