@@ -143,6 +143,7 @@ type Table struct {
 	Metrics []Metric
 	Rows    []Row
 	Notes   []string
+	Claims  []Claim // checked on our own cells (see Claim)
 }
 
 func (m Metric) format(c Cell, latex bool) string {
@@ -205,6 +206,12 @@ func (t Table) Markdown() string {
 			fmt.Fprintf(&b, " %s | %s | %s | %s |", m.format(c.Ours, false), m.format(c.Paper, false), m.delta(c), c.mark())
 		}
 		b.WriteString("\n")
+	}
+	if cs := t.CheckClaims(); len(cs) > 0 {
+		b.WriteString("\nClaims:\n")
+		for _, c := range cs {
+			fmt.Fprintf(&b, "- %s\n", c.Describe())
+		}
 	}
 	for _, n := range t.Notes {
 		fmt.Fprintf(&b, "\n%s\n", n)

@@ -24,7 +24,7 @@ func cmdTable(g globals, args []string) error {
 }
 
 // errCheckFailed makes `vaebm check` exit non-zero after printing its report.
-var errCheckFailed = errors.New("some cells miss their paper target or have no run yet")
+var errCheckFailed = errors.New("some cells miss their paper target or claims fail, or have no run yet")
 
 // cmdCheck compares each cell of a table with the paper's value and its
 // tolerance, and fails when any cell misses or is missing.
@@ -63,9 +63,16 @@ func cmdCheck(g globals, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if bad > 0 {
-		return fmt.Errorf("check %s: %d cell(s): %w", args[0], bad, errCheckFailed)
+	claims := t.CheckClaims()
+	for _, c := range claims {
+		fmt.Println("claim", c.Describe())
+		if c.Verdict != results.Met {
+			bad++
+		}
 	}
-	fmt.Printf("check %s: every cell within its target\n", args[0])
+	if bad > 0 {
+		return fmt.Errorf("check %s: %d cell(s) or claim(s): %w", args[0], bad, errCheckFailed)
+	}
+	fmt.Printf("check %s: every cell within its target, every claim holds\n", args[0])
 	return nil
 }
