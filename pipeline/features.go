@@ -26,11 +26,11 @@ import (
 var FeatureNets = map[string][2]ClassifierConfig{
 	"fashion-mnist": {
 		{Data: "fashion-mnist", Arch: "vgg", Steps: 5600, BatchSize: 128, LR: 2e-3, Dropout: 0.3, Flip: true, Shift: 2, Seed: 0},
-		{Data: "fashion-mnist", Arch: "strided", Steps: 5600, BatchSize: 128, LR: 2e-3, Dropout: 0.3, Flip: true, Shift: 2, Seed: 1},
+		{Data: "fashion-mnist", Arch: "wide5", Steps: 5600, BatchSize: 128, LR: 2e-3, Dropout: 0.3, Flip: true, Shift: 2, Seed: 1},
 	},
 	"cifar10": {
 		{Data: "cifar10", Arch: "vgg", Steps: 8000, BatchSize: 128, LR: 2e-3, Dropout: 0.3, Flip: true, Shift: 2, Seed: 0},
-		{Data: "cifar10", Arch: "strided", Steps: 8000, BatchSize: 128, LR: 2e-3, Dropout: 0.3, Flip: true, Shift: 2, Seed: 1},
+		{Data: "cifar10", Arch: "wide5", Steps: 8000, BatchSize: 128, LR: 2e-3, Dropout: 0.3, Flip: true, Shift: 2, Seed: 1},
 	},
 }
 
@@ -210,9 +210,13 @@ func (j *featureJudge) evaluate(model string, images []float32) (map[string]floa
 		out[judgeKey("cis", i)] = is
 		out[judgeKey("cis", i)+"_std"] = isStd
 	}
-	line := fmt.Sprintf("%s: classifier-FID %.3f (second feature net %.3f), classifier IS %.3f ± %.3f (second net %.3f) over %d samples, against %d training images (feature nets of runs %d and %d)",
-		model, out["cfid"], out["cfid2"], out["cis"], out["cis_std"], out["cis2"], int(out["samples"]), j.n, j.runs[0], j.runs[1])
+	line := fmt.Sprintf("%s: classifier-FID (%s features) %.3f (second feature net %.3f), classifier IS %.3f ± %.3f (second net %.3f) over %d samples, against %d training images (feature nets of runs %d and %d)",
+		model, j.set.Title, out["cfid"], out["cfid2"], out["cis"], out["cis_std"], out["cis2"], int(out["samples"]), j.n, j.runs[0], j.runs[1])
 	return out, []string{line}, nil
+}
+
+func (j *featureJudge) caption(s map[string]float64) string {
+	return fmt.Sprintf("classifier-FID (%s features) %.2f, IS %.2f", j.set.Title, s["cfid"], s["cis"])
 }
 
 // logFloor records what the data itself scores: the distance from N test

@@ -48,6 +48,8 @@ type imageJudge interface {
 	// evaluate scores one model's samples: metrics (recorded as
 	// eval/MODEL_KEY) and lines for people.
 	evaluate(model string, images []float32) (map[string]float64, []string, error)
+	// caption says in a few words what evaluate scored, for figure titles.
+	caption(scores map[string]float64) string
 	// vae evaluates what only the VAE has (its reconstructions), recording
 	// eval/ metrics itself; it may do nothing.
 	vae(exp config.Experiment, run *tracker.Run, bar *Bar, v *vae.HierVAE) error
@@ -142,13 +144,14 @@ func runImages(t imageTask) func(context.Context, config.Experiment, Options, *t
 		}
 		n := judge.samples()
 		var vaeS []float32
+		captions := map[string]string{}
 		err = timedStage(run, "eval_vae", func() error {
 			bar.Say("eval: %d VAE samples", n)
 			vaeS, err = sampleVAE(ctx, m.vae, newRNG(exp.Seed, streamEval), n, exp.Eval.Temperature, exp.Eval.DecoderMean, bar)
 			if err != nil {
 				return err
 			}
-			if err := logScores(run, bar, judge, "vae", vaeS); err != nil {
+			if captions["vae"], err = logScores(run, bar, judge, "vae", vaeS); err != nil {
 				return err
 			}
 			return judge.vae(exp, run, bar, m.vae)
@@ -194,7 +197,8 @@ func runImages(t imageTask) func(context.Context, config.Experiment, Options, *t
 			if err != nil {
 				return err
 			}
-			return logScores(run, bar, judge, "vaebm", vaebmS)
+			captions["vaebm"], err = logScores(run, bar, judge, "vaebm", vaebmS)
+			return err
 		})
 		if err != nil {
 			return err
@@ -202,16 +206,16 @@ func runImages(t imageTask) func(context.Context, config.Experiment, Options, *t
 		if err := run.Flush(); err != nil {
 			return err
 		}
-		return writeImageFigures(exp, t, opts, run, bar, vaeS, vaebmS, rec)
+		return writeImageFigures(exp, t, opts, run, bar, vaeS, vaebmS, rec, captions)
 	}
 }
 
 // logScores records the judge's scores of one model's samples under
-// eval/MODEL_ and prints its lines.
-func logScores(run *tracker.Run, bar *Bar, judge imageJudge, model string, images []float32) error {
+// eval/MODEL_, prints its lines and returns the judge's caption of them.
+func logScores(run *tracker.Run, bar *Bar, judge imageJudge, model string, images []float32) (string, error) {
 	scores, lines, err := judge.evaluate(model, images)
 	if err != nil {
-		return err
+		return "", err
 	}
 	keys := make([]string, 0, len(scores))
 	for k := range scores {
@@ -224,7 +228,7 @@ func logScores(run *tracker.Run, bar *Bar, judge imageJudge, model string, image
 	for _, line := range lines {
 		bar.Say("%s", line)
 	}
-	return run.Flush()
+	return judge.caption(scores), run.Flush()
 }
 
 // sampleVAE draws n ancestral samples x = T_θ(ε), ε ~ N(0, I), or with
@@ -312,10 +316,11 @@ func plotPath(opts Options, exp config.Experiment, name string) string {
 	return filepath.Join(opts.OutDir, "plots", exp.Name+"-"+name+".png")
 }
 
-// writeImageFigures draws the sample grids (VAE and VAEBM), the VAE
-// samples next to the same chains after MCMC (App. H, Fig. 12), the chain
-// strip (Fig. 2b) and the training curves.
-func writeImageFigures(exp config.Experiment, t imageTask, opts Options, run *tracker.Run, bar *Bar, vaeS, vaebmS []float32, rec *chainRecorder) error {
+// writeImageFigures draws the sample grids (VAE and VAEBM, titled with the
+// judge's captions of their scores), the VAE samples next to the same
+// chains after MCMC (App. H, Fig. 12), the chain strip (Fig. 2b) and the
+// training curves.
+func writeImageFigures(exp config.Experiment, t imageTask, opts Options, run *tracker.Run, bar *Bar, vaeS, vaebmS []float32, rec *chainRecorder, captions map[string]string) error {
 	dim := t.dim()
 	first := func(x []float32, n int) []float32 { return x[:min(n, len(x)/dim)*dim] }
 	tile := func(x []float32, cols int) (image.Image, error) {
@@ -342,7 +347,8 @@ func writeImageFigures(exp config.Experiment, t imageTask, opts Options, run *tr
 		}
 	}
 	figs := []figure{
-		{"samples", []panel{{"VAE samples", first(vaeS, 100), 10}, {fmt.Sprintf("VAEBM samples (%d Langevin steps)", steps), first(vaebmS, 100), 10}}},
+		{"samples", []panel{{"VAE samples: " + captions["vae"], first(vaeS, 100), 10},
+			{fmt.Sprintf("VAEBM samples (%d Langevin steps): %s", steps, captions["vaebm"]), first(vaebmS, 100), 10}}},
 		{"fig12", []panel{{"VAE samples (chain starts)", first(rec.start, 36), 6}, {fmt.Sprintf("the same chains after %d steps", steps), first(rec.end, 36), 6}}},
 		{"chains", []panel{{fmt.Sprintf("Langevin chains, every 2nd step of %d", steps), strip, max(len(rec.strip), 1)}}},
 	}

@@ -120,6 +120,10 @@ func (j *modeJudge) evaluate(model string, images []float32) (map[string]float64
 	return m, lines, nil
 }
 
+func (j *modeJudge) caption(s map[string]float64) string {
+	return fmt.Sprintf("%.0f modes, KL %.3f", s["modes"], s["kl"])
+}
+
 // modeReport is the PacGAN evaluation of a set of StackedMNIST samples.
 type modeReport struct {
 	n, covered int

@@ -1,6 +1,7 @@
 package plots
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -235,5 +236,52 @@ func TestImagesCrisp(t *testing.T) {
 			t.Errorf("scale %v: %d red, %d blue, %d blended pixels; want %d, %d, 0",
 				tc.scale, gotRed, gotBlue, blurred, red*k2, blue*k2)
 		}
+	}
+}
+
+// WritePNGs writes one 8-bit RGB file per sample whose pixels decode to the
+// clipped, rounded sample values; grey samples repeat in all three channels.
+func TestWritePNGs(t *testing.T) {
+	for _, c := range []int{1, 3} {
+		const n, h, w = 3, 2, 4
+		x := make([]float32, n*c*h*w)
+		for i := range x {
+			x[i] = float32(i%23)/20 - 0.05 // spans below 0 and above 1
+		}
+		x[5] = float32(math.NaN())
+		dir := filepath.Join(t.TempDir(), "pngs")
+		got, err := WritePNGs(dir, x, c, h, w)
+		if err != nil || got != n {
+			t.Fatalf("c=%d: wrote %d, %v", c, got, err)
+		}
+		for i := 0; i < n; i++ {
+			f, err := os.Open(filepath.Join(dir, fmt.Sprintf("%06d.png", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := png.DecodeConfig(f)
+			f.Seek(0, 0)
+			img, err2 := png.Decode(f)
+			f.Close()
+			if err != nil || err2 != nil {
+				t.Fatal(err, err2)
+			}
+			if cfg.ColorModel != color.RGBAModel || cfg.Width != w || cfg.Height != h {
+				t.Fatalf("c=%d: %dx%d, colour model %T (want 8-bit RGB)", c, cfg.Width, cfg.Height, cfg.ColorModel)
+			}
+			for p := 0; p < h*w; p++ {
+				r, g, b, a := img.At(p%w, p/w).RGBA()
+				want := [3]uint8{}
+				for ch := range want {
+					want[ch] = toByte(x[i*c*h*w+(ch%c)*h*w+p])
+				}
+				if uint8(r>>8) != want[0] || uint8(g>>8) != want[1] || uint8(b>>8) != want[2] || a != 0xffff {
+					t.Fatalf("c=%d image %d pixel %d: %d %d %d %d, want %v", c, i, p, r>>8, g>>8, b>>8, a>>8, want)
+				}
+			}
+		}
+	}
+	if _, err := WritePNGs(t.TempDir(), make([]float32, 10), 2, 2, 2); err == nil {
+		t.Error("2 channels gave no error")
 	}
 }
