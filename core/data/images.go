@@ -39,6 +39,7 @@ func (m *Images) Float32(from, n int) []float32 {
 // where it is looked for and how a split is read.
 type ImageSet struct {
 	Name    string // as in an experiment's data.name
+	Title   string // for people: "Fashion-MNIST"
 	C, H, W int
 	Classes int
 	// Env names the environment variable that overrides the folder.
@@ -52,9 +53,9 @@ type ImageSet struct {
 // ImageSets are the image datasets by name. StackedMNIST is built from
 // "mnist" (StackedMNIST below).
 var ImageSets = map[string]ImageSet{
-	"mnist": {Name: "mnist", C: 1, H: 28, W: 28, Classes: 10, Env: MNISTEnv, defaultDir: goMNISTDir,
+	"mnist": {Name: "mnist", Title: "MNIST", C: 1, H: 28, W: 28, Classes: 10, Env: MNISTEnv, defaultDir: goMNISTDir,
 		load: func(dir, split string) (*Images, error) { return loadIDXPair("MNIST", dir, split) }},
-	"fashion-mnist": {Name: "fashion-mnist", C: 1, H: 28, W: 28, Classes: 10, Env: FashionEnv,
+	"fashion-mnist": {Name: "fashion-mnist", Title: "Fashion-MNIST", C: 1, H: 28, W: 28, Classes: 10, Env: FashionEnv,
 		defaultDir: func() (string, error) { return FashionDebianDir, nil },
 		load: func(dir, split string) (*Images, error) {
 			m, err := loadIDXPair("Fashion-MNIST", dir, split)
@@ -64,7 +65,7 @@ var ImageSets = map[string]ImageSet{
 			}
 			return m, err
 		}},
-	"cifar10": {Name: "cifar10", C: 3, H: 32, W: 32, Classes: 10, Env: CIFAR10Env,
+	"cifar10": {Name: "cifar10", Title: "CIFAR-10", C: 3, H: 32, W: 32, Classes: 10, Env: CIFAR10Env,
 		defaultDir: func() (string, error) {
 			return "", fmt.Errorf("CIFAR-10: %w: no folder given (set data.dir or $%s to the folder of the binary version's "+
 				"data_batch_1.bin … data_batch_5.bin and test_batch.bin; nothing is downloaded)", ErrMissingDataset, CIFAR10Env)
