@@ -15,6 +15,7 @@ type Bar struct {
 	tty      bool
 	stage    string
 	start    time.Time
+	first    int // the step of the stage's first report
 	lastTick int
 }
 
@@ -35,19 +36,21 @@ func (b *Bar) Update(stage string, step, total int, msg string) {
 		return
 	}
 	if stage != b.stage {
-		b.stage, b.start, b.lastTick = stage, time.Now(), -1
+		b.stage, b.start, b.first, b.lastTick = stage, time.Now(), step, -1
 	}
 	frac := float64(step) / float64(max(total, 1))
 	el := time.Since(b.start)
-	eta := time.Duration(0)
-	if frac > 0 {
-		eta = time.Duration(float64(el) * (1 - frac) / frac)
+	// The rate comes from the steps seen since this stage's first report
+	// (which a trainer sends after its first few steps, not at step 0).
+	eta := "?"
+	if step > b.first {
+		eta = time.Duration(float64(el) * float64(total-step) / float64(step-b.first)).Round(time.Second).String()
 	}
 	const width = 24
 	n := int(frac * width)
 	line := fmt.Sprintf("%-10s [%s%s] %6d/%-6d %s  elapsed %s eta %s",
 		stage, strings.Repeat("#", n), strings.Repeat(".", width-n), step, total, msg,
-		el.Round(time.Second), eta.Round(time.Second))
+		el.Round(time.Second), eta)
 	if b.tty {
 		fmt.Fprintf(b.w, "\r\033[K%s", line)
 		if step >= total {
