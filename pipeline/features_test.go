@@ -275,3 +275,17 @@ func TestCIFAR10SmokeEndToEnd(t *testing.T) {
 		t.Errorf("missing data: %v", err)
 	}
 }
+
+// Samples of a diverged model are refused with a count, not scored as NaN.
+func TestJudgesRefuseNonFiniteSamples(t *testing.T) {
+	x := make([]float32, 3*784)
+	x[784+5] = float32(math.NaN())
+	x[2*784] = float32(math.Inf(1))
+	err := finiteSamples("vae", x, 784)
+	if err == nil || !strings.Contains(err.Error(), "vae: 2 of 3 samples hold NaN or ±Inf (the first: sample 1)") {
+		t.Errorf("got %v", err)
+	}
+	if err := finiteSamples("vae", x[:784], 784); err != nil {
+		t.Errorf("finite samples: %v", err)
+	}
+}

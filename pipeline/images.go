@@ -266,6 +266,28 @@ func sampleVAE(ctx context.Context, gen sampler.Generator, rng *rand.Rand, n int
 	return out[:n*xdim], nil
 }
 
+// finiteSamples reports samples holding NaN or ±Inf (a diverged model),
+// which no judge can score, with how many there are.
+func finiteSamples(model string, images []float32, dim int) error {
+	bad, first := 0, -1
+	for i := 0; i < len(images)/dim; i++ {
+		for _, v := range images[i*dim : (i+1)*dim] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				if bad == 0 {
+					first = i
+				}
+				bad++
+				break
+			}
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%s: %d of %d samples hold NaN or ±Inf (the first: sample %d); the model diverged and its samples cannot be scored",
+			model, bad, len(images)/dim, first)
+	}
+	return nil
+}
+
 // clip01 returns images clipped to the data's [0, 1] range, which judges
 // trained on data expect.
 func clip01(images []float32) []float32 {

@@ -104,6 +104,9 @@ func (j *modeJudge) Modes(images []float32) (modes []int, digits [3][]int, err e
 // uniform over 10 digits with the frequencies it is made of (which show
 // whether a shortfall is one channel's digits or their combinations).
 func (j *modeJudge) evaluate(model string, images []float32) (map[string]float64, []string, error) {
+	if err := finiteSamples(model, images, stackedDim); err != nil {
+		return nil, nil, err
+	}
 	r, err := j.evalModes(images)
 	if err != nil {
 		return nil, nil, err

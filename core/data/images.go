@@ -73,6 +73,9 @@ var ImageSets = map[string]ImageSet{
 		load: LoadCIFAR10},
 }
 
+// Dim is the number of values in one image of the set.
+func (s ImageSet) Dim() int { return s.C * s.H * s.W }
+
 // Dir is the folder the set is read from: dir when not empty, else $Env,
 // else the set's default place.
 func (s ImageSet) Dir(dir string) (string, error) {
