@@ -81,102 +81,61 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		eps[i] = make([]float32, d*cfg.BatchSize)
 	}
 	posBuf, negBuf := posT.Data().([]float32), negT.Data().([]float32)
-	var sumLoss, sumPos, sumNeg, sumSpec float64
-	first := 1
-	saved, err := ck.load(params, opt, rng)
-	if err != nil {
-		return fmt.Errorf("ebm: %w", err)
-	}
-	if saved != nil {
-		first = saved.Step + 1
-		if len(saved.Sums) == 4 {
-			sumLoss, sumPos, sumNeg, sumSpec = saved.Sums[0], saved.Sums[1], saved.Sums[2], saved.Sums[3]
-		}
-		if err := buf.SetState(sampler.ReplayState{Rows: saved.Replay, Next: saved.Next}); err != nil {
-			return fmt.Errorf("ebm: training state %s: %w: %v", ck.Path, nn.ErrCorruptCheckpoint, err)
-		}
-		if spec != nil {
-			if err := spec.SetState(saved.Spectral); err != nil {
-				return fmt.Errorf("ebm: training state %s: %w: %v", ck.Path, nn.ErrCorruptCheckpoint, err)
+	sums := make([]float64, 2) // mean E(x⁺) and mean E(x⁻) since the last report
+	p := 0.0                   // the replay probability of the current step
+	loop := &Loop{
+		Stage: "ebm", Steps: cfg.Steps, LogEvery: cfg.LogEvery,
+		Prog: prog, Params: params, Opt: opt, Spectral: spec,
+		Loss: lossOut, LossWhat: "the energy loss",
+		RNG: rng, Checkpoint: ck, Log: log, Progress: progress,
+		Sums: sums,
+		Prepare: func(ctx context.Context, step int) error {
+			if err := G.Let(alpha, float32(EnergyRegAt(cfg, step))); err != nil {
+				return err
 			}
-		}
-	}
-	for step := first; step <= cfg.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := G.Let(alpha, float32(EnergyRegAt(cfg, step))); err != nil {
-			return err
-		}
-		p := sampler.AnnealedProb(step, lcfg.Replay.AnnealSteps, lcfg.Replay.MaxProb)
-		buf.Init(rng.Rand, eps[:st.Persist], p, st.Init)
-		for g := st.Persist; g < len(dims); g++ {
-			for i := 0; i < cfg.BatchSize; i++ {
-				st.Init(rng.Rand, g, eps[g][i*dims[g]:(i+1)*dims[g]])
+			p = sampler.AnnealedProb(step, lcfg.Replay.AnnealSteps, lcfg.Replay.MaxProb)
+			buf.Init(rng.Rand, eps[:st.Persist], p, st.Init)
+			for g := st.Persist; g < len(dims); g++ {
+				for i := 0; i < cfg.BatchSize; i++ {
+					st.Init(rng.Rand, g, eps[g][i*dims[g]:(i+1)*dims[g]])
+				}
 			}
-		}
-		xNeg, _, err := lang.Run(ctx, rng.Rand, eps, lcfg.Steps, nil)
-		if err != nil {
-			return fmt.Errorf("ebm step %d: %w", step, err)
-		}
-		buf.Push(eps[:st.Persist])
-		if means != nil {
-			if xNeg, err = means.Decode(eps); err != nil {
-				return fmt.Errorf("ebm step %d: %w", step, err)
+			xNeg, _, err := lang.Run(ctx, rng.Rand, eps, lcfg.Steps, nil)
+			if err != nil {
+				return err
 			}
-		}
-		copy(negBuf, xNeg)
-		minibatch(rng.Rand, trainSet, posBuf, xdim)
-		if err := prog.Run(); err != nil {
-			return fmt.Errorf("ebm step %d: %w", step, err)
-		}
-		l := lossOut.Scalar()
-		if !finite(l) {
-			return &NonFiniteError{Stage: "ebm", What: "the energy loss", Step: step}
-		}
-		grads, err := prog.Grads(params)
-		if err != nil {
-			return err
-		}
-		if spec != nil {
-			sumSpec += spec.AddGrad(params, grads, 1)
-		}
-		if err := opt.Step(grads); err != nil {
-			return err
-		}
-		sumLoss += l
-		sumPos += posOut.Scalar()
-		sumNeg += negOut.Scalar()
-		if step%cfg.LogEvery == 0 || step == cfg.Steps {
-			n := float64((step-1)%cfg.LogEvery + 1)
-			log.Log("ebm/loss", step, sumLoss/n)
-			log.Log("ebm/energy_pos", step, sumPos/n)
-			log.Log("ebm/energy_neg", step, sumNeg/n)
+			buf.Push(eps[:st.Persist])
+			if means != nil {
+				if xNeg, err = means.Decode(eps); err != nil {
+					return err
+				}
+			}
+			copy(negBuf, xNeg)
+			minibatch(rng.Rand, trainSet, posBuf, xdim)
+			return nil
+		},
+		Observe: func(int) {
+			sums[0] += posOut.Scalar()
+			sums[1] += negOut.Scalar()
+		},
+		Report: func(step int, n, _ float64) string {
+			log.Log("ebm/energy_pos", step, sums[0]/n)
+			log.Log("ebm/energy_neg", step, sums[1]/n)
 			log.Log("ebm/replay_prob", step, p)
 			log.Log("ebm/energy_reg", step, EnergyRegAt(cfg, step))
-			if spec != nil {
-				log.Log("ebm/spectral_penalty", step, sumSpec/n)
-			}
-			if progress != nil {
-				progress("ebm", step, cfg.Steps, fmt.Sprintf("E+ %.3f E- %.3f", sumPos/n, sumNeg/n))
-			}
-			sumLoss, sumPos, sumNeg, sumSpec = 0, 0, 0, 0
-		}
-		if ck.due(step, cfg.Steps) {
+			msg := fmt.Sprintf("E+ %.3f E- %.3f", sums[0]/n, sums[1]/n)
+			sums[0], sums[1] = 0, 0
+			return msg
+		},
+		Save: func(state *stageState) {
 			rs := buf.State()
-			state := &stageState{Step: step, Sums: []float64{sumLoss, sumPos, sumNeg, sumSpec}, Replay: rs.Rows, Next: rs.Next}
-			if spec != nil {
-				state.Spectral = spec.State()
-			}
-			if err := ck.save(state, params, opt, rng); err != nil {
-				return fmt.Errorf("ebm step %d: %w", step, err)
-			}
-		}
+			state.Replay, state.Next = rs.Rows, rs.Next
+		},
+		Restore: func(state *stageState) error {
+			return buf.SetState(sampler.ReplayState{Rows: state.Replay, Next: state.Next})
+		},
 	}
-	if err := nn.CheckFinite(params); err != nil {
-		return fmt.Errorf("ebm: %w", err)
-	}
-	return nil
+	return loop.Run(ctx)
 }
 
 // EnergyRegAt is the weight α of the energy penalty at a step (1-based).

@@ -34,107 +34,65 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 		return err
 	}
 	defer prog.Close()
-	opt := nn.NewAdam(params, cfg.LR)
-	var spec *nn.SpectralRegularizer
-	if cfg.SpectralReg > 0 {
-		spec = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng.Rand)
-	}
 	x, noise := elbo.X, elbo.Noise
-	const logEvery = 25
-	var sumLoss, sumRecon, sumKL, sumSpec float64
 	groups := len(elbo.GroupKL)
-	// sumGroup holds each group's KL summed since the last log; lastKL the
+	// Sums: recon and KL, each group's KL since the last report, and the
 	// previous step's group KLs, from which KL balancing weighs this step's.
-	sumGroup, lastKL := make([]float64, groups), make([]float64, groups)
+	sums := make([]float64, 2+2*groups)
+	sumGroup, lastKL := sums[2:2+groups], sums[2+groups:]
 	balance := cfg.KLBalance && groups > 1
 	equalWeights := make([]float64, groups)
 	for l := range equalWeights {
 		equalWeights[l] = 1
 	}
 	weights := equalWeights // γ_l of the current step
-	first := 1
-	saved, err := ck.load(params, opt, rng)
-	if err != nil {
-		return fmt.Errorf("vae: %w", err)
-	}
-	if saved != nil {
-		first = saved.Step + 1
-		if n := len(saved.Sums); n != 4 && n != 4+2*groups {
-			return fmt.Errorf("vae: training state %s: %w: %d running sums for %d latent groups", ck.Path, nn.ErrCorruptCheckpoint, n, groups)
-		}
-		sumLoss, sumRecon, sumKL, sumSpec = saved.Sums[0], saved.Sums[1], saved.Sums[2], saved.Sums[3]
-		if len(saved.Sums) > 4 {
-			copy(sumGroup, saved.Sums[4:4+groups])
-			copy(lastKL, saved.Sums[4+groups:])
-		}
-		if spec != nil {
-			if err := spec.SetState(saved.Spectral); err != nil {
-				return fmt.Errorf("vae: training state %s: %w: %v", ck.Path, nn.ErrCorruptCheckpoint, err)
+	beta := 1.0
+	loop := &Loop{
+		Stage: "vae", Steps: cfg.Steps, LogEvery: 25,
+		Prog: prog, Params: params, Opt: nn.NewAdam(params, cfg.LR),
+		Loss: elbo.LossOut, LossWhat: "the ELBO loss",
+		RNG: rng, Checkpoint: ck, Log: log, Progress: progress,
+		Sums: sums,
+		Prepare: func(_ context.Context, step int) error {
+			beta = 1.0
+			if cfg.KLWarmupSteps > 0 && step < cfg.KLWarmupSteps {
+				beta = cfg.KLWarmupMin + (1-cfg.KLWarmupMin)*float64(step)/float64(cfg.KLWarmupSteps)
 			}
-		}
-	}
-	for step := first; step <= cfg.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		beta := 1.0
-		if cfg.KLWarmupSteps > 0 && step < cfg.KLWarmupSteps {
-			beta = cfg.KLWarmupMin + (1-cfg.KLWarmupMin)*float64(step)/float64(cfg.KLWarmupSteps)
-		}
-		if err := G.Let(elbo.Beta, float32(beta)); err != nil {
-			return err
-		}
-		if balance {
-			// Balancing ends with the warm-up; the first step has no statistics yet.
-			if beta < 1 && step > 1 {
-				weights = klBalance(lastKL, elbo.GroupSize)
-			} else {
-				weights = equalWeights
+			if err := G.Let(elbo.Beta, float32(beta)); err != nil {
+				return err
 			}
-			for l, g := range elbo.GroupWeight {
-				if err := G.Let(g, float32(weights[l])); err != nil {
-					return err
+			if balance {
+				// Balancing ends with the warm-up; the first step has no statistics yet.
+				if beta < 1 && step > 1 {
+					weights = klBalance(lastKL, elbo.GroupSize)
+				} else {
+					weights = equalWeights
+				}
+				for l, g := range elbo.GroupWeight {
+					if err := G.Let(g, float32(weights[l])); err != nil {
+						return err
+					}
 				}
 			}
-		}
-		minibatch(rng.Rand, trainSet, x, len(x)/cfg.BatchSize)
-		for i := range noise {
-			noise[i] = float32(rng.NormFloat64())
-		}
-		if err := prog.Run(); err != nil {
-			return fmt.Errorf("vae step %d: %w", step, err)
-		}
-		loss := elbo.LossOut.Scalar()
-		if !finite(loss) {
-			return &NonFiniteError{Stage: "vae", What: "the ELBO loss", Step: step}
-		}
-		grads, err := prog.Grads(params)
-		if err != nil {
-			return err
-		}
-		if spec != nil {
-			sumSpec += spec.AddGrad(params, grads, 1)
-		}
-		if err := opt.Step(grads); err != nil {
-			return err
-		}
-		sumLoss += loss
-		sumRecon += elbo.Recon.Scalar()
-		sumKL += elbo.KL.Scalar()
-		for l, g := range elbo.GroupKL {
-			lastKL[l] = g.Scalar()
-			sumGroup[l] += lastKL[l]
-		}
-		if step%logEvery == 0 || step == cfg.Steps {
-			n := float64((step-1)%logEvery + 1)
-			log.Log("vae/loss", step, sumLoss/n)
-			log.Log("vae/recon", step, sumRecon/n)
-			log.Log("vae/kl", step, sumKL/n)
-			log.Log("vae/neg_elbo", step, (sumRecon+sumKL)/n)
-			log.Log("vae/kl_weight", step, beta)
-			if spec != nil {
-				log.Log("vae/spectral_penalty", step, sumSpec/n)
+			minibatch(rng.Rand, trainSet, x, len(x)/cfg.BatchSize)
+			for i := range noise {
+				noise[i] = float32(rng.NormFloat64())
 			}
+			return nil
+		},
+		Observe: func(int) {
+			sums[0] += elbo.Recon.Scalar()
+			sums[1] += elbo.KL.Scalar()
+			for l, g := range elbo.GroupKL {
+				lastKL[l] = g.Scalar()
+				sumGroup[l] += lastKL[l]
+			}
+		},
+		Report: func(step int, n, _ float64) string {
+			log.Log("vae/recon", step, sums[0]/n)
+			log.Log("vae/kl", step, sums[1]/n)
+			log.Log("vae/neg_elbo", step, (sums[0]+sums[1])/n)
+			log.Log("vae/kl_weight", step, beta)
 			for l := range sumGroup {
 				log.Log(fmt.Sprintf("vae/kl_group%d", l), step, sumGroup[l]/n)
 				if balance {
@@ -142,22 +100,15 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 				}
 				sumGroup[l] = 0
 			}
-			if progress != nil {
-				progress("vae", step, cfg.Steps, fmt.Sprintf("-elbo %.3f", (sumRecon+sumKL)/n))
-			}
-			sumLoss, sumRecon, sumKL, sumSpec = 0, 0, 0, 0
-		}
-		if ck.due(step, cfg.Steps) {
-			st := &stageState{Step: step, Sums: append(append([]float64{sumLoss, sumRecon, sumKL, sumSpec}, sumGroup...), lastKL...)}
-			if spec != nil {
-				st.Spectral = spec.State()
-			}
-			if err := ck.save(st, params, opt, rng); err != nil {
-				return fmt.Errorf("vae step %d: %w", step, err)
-			}
-		}
+			msg := fmt.Sprintf("-elbo %.3f", (sums[0]+sums[1])/n)
+			sums[0], sums[1] = 0, 0
+			return msg
+		},
 	}
-	return nn.CheckFinite(params)
+	if cfg.SpectralReg > 0 {
+		loop.Spectral = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng.Rand)
+	}
+	return loop.Run(ctx)
 }
 
 // klBalance returns NVAE's KL-balancing weights for groups whose last KLs
