@@ -169,7 +169,7 @@ func runImages(t imageTask) func(context.Context, config.Experiment, Options, *t
 					return err
 				}
 			}
-			return ebmStage(ctx, exp, opts, run, bar, m.stage(exp), trainSet, resuming)
+			return ebmStage(ctx, exp, opts, run, bar, m.stage(exp), trainSet, digest, resuming)
 		}); err != nil {
 			return err
 		}

@@ -174,6 +174,67 @@ func TestVAEStageCache(t *testing.T) {
 	}
 }
 
+// The energy is a cached stage too: the same run again reuses it (and the
+// VAE) and evaluates to the same numbers; a different test chain still
+// reuses it, since only training is cached; a different ebm setting
+// retrains it on the cached VAE.
+func TestEBMStageCache(t *testing.T) {
+	out := t.TempDir()
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	runWith := func(overrides ...string) tracker.RunInfo {
+		t.Helper()
+		exp, err := config.Load("../experiments/toy-25gaussians.yaml", append([]string{"scale=smoke"}, overrides...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := db.Get(ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := runWith()
+	tests := []struct {
+		name      string
+		overrides []string
+		cached    float64
+	}{
+		{"same settings", nil, 1},
+		{"another test chain", []string{"langevin.test_steps=3"}, 1},
+		{"another energy learning rate", []string{"ebm.lr=3e-4"}, 0},
+	}
+	for _, tc := range tests {
+		r := runWith(tc.overrides...)
+		if r.Metrics["stage/vae_cached"] != 1 {
+			t.Errorf("%s: vae_cached %v, want 1", tc.name, r.Metrics["stage/vae_cached"])
+		}
+		if got := r.Metrics["stage/ebm_cached"]; got != tc.cached {
+			t.Errorf("%s: ebm_cached %v, want %v", tc.name, got, tc.cached)
+		}
+		if tc.cached == 1 {
+			if r.Metrics["stage/ebm_source_run"] != float64(first.ID) {
+				t.Errorf("%s: reused the energy of run %v, want %d", tc.name, r.Metrics["stage/ebm_source_run"], first.ID)
+			}
+			a, _ := os.ReadFile(filepath.Join(RunDir(out, first.ID), energyCheckpoint))
+			b, _ := os.ReadFile(filepath.Join(RunDir(out, r.ID), energyCheckpoint))
+			if len(a) == 0 || string(a) != string(b) {
+				t.Errorf("%s: the reused energy checkpoint differs from the one trained", tc.name)
+			}
+		}
+		if tc.overrides == nil && r.Metrics["eval/vaebm_ll"] != first.Metrics["eval/vaebm_ll"] {
+			t.Errorf("same energy, different VAEBM LL: %v vs %v", r.Metrics["eval/vaebm_ll"], first.Metrics["eval/vaebm_ll"])
+		}
+	}
+}
+
 // seeds: runs the experiment once per seed, and the table reports the mean
 // ± std over them.
 func TestSeedsAxis(t *testing.T) {

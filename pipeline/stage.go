@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/core/train"
 	"github.com/vaebm/vaebm/tracker"
 )
 
@@ -53,4 +54,56 @@ func startRun(ctx context.Context, opts Options, spec tracker.RunSpec) (*tracker
 	spec.GitCommit, spec.GitDirty, spec.GoVersion, spec.Modules = prov.GitCommit, prov.GitDirty, prov.GoVersion, prov.Modules
 	spec.Command = opts.Command
 	return opts.DB.StartRun(ctx, spec)
+}
+
+// stageSpec is one trained stage of a run: its parameters, where the run
+// keeps them, and how to train them.
+type stageSpec struct {
+	name, what   string // metric prefix and cache folder ("vae"); for people ("VAE")
+	key, inputs  string // the stage-cache key and what it hashes
+	params       []*nn.Param
+	final, state string // file names in the run's folder: the trained parameters, the training state
+	every        int    // checkpoint interval in steps
+	train        func(ck *train.Checkpoint) error
+}
+
+// trainedStage gives s.params their trained values: from this run's final
+// checkpoint when resuming after the stage finished, else from the stage
+// cache when an earlier run trained the same stage on the same inputs
+// with the same code, else by training (resuming from this run's state
+// file if any), after which the result enters the cache. The run records
+// stage/NAME_cached (1 when reused) and stage/NAME_source_run.
+func trainedStage(opts Options, run *tracker.Run, bar *Bar, s stageSpec, resuming bool) error {
+	dir := RunDir(opts.OutDir, run.ID)
+	final := filepath.Join(dir, s.final)
+	if resuming && exists(final) {
+		bar.Say("%s: finished before; loading %s", s.name, final)
+		return nn.LoadParams(final, s.params)
+	}
+	statePath := filepath.Join(dir, s.state)
+	if !opts.Force && !exists(statePath) {
+		e, ok, err := reuseStage(opts, bar, s.name, s.key, s.params)
+		if err != nil {
+			return err
+		}
+		if ok {
+			bar.Say("%s: reusing the %s trained by run %d (stage cache %.12s; --force retrains)", s.name, s.what, e.RunID, s.key)
+			run.Log("stage/"+s.name+"_cached", 0, 1)
+			run.Log("stage/"+s.name+"_source_run", 0, float64(e.RunID))
+			return saveCheckpoint(run, final, s.params)
+		}
+	}
+	ck := stageCheckpoint(run, statePath, s.every, s.name+"/", bar)
+	if err := s.train(ck); err != nil {
+		return err
+	}
+	if err := saveCheckpoint(run, final, s.params); err != nil {
+		return err
+	}
+	if _, err := cacheStage(opts, run, s.name, s.key, s.inputs, s.params); err != nil {
+		return err
+	}
+	run.Log("stage/"+s.name+"_cached", 0, 0)
+	run.Log("stage/"+s.name+"_source_run", 0, float64(run.ID))
+	return removeState(statePath)
 }

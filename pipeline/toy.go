@@ -82,7 +82,7 @@ func runToy(ctx context.Context, exp config.Experiment, opts Options, run *track
 		return err
 	}
 	err = timedStage(run, "ebm", func() error {
-		return ebmStage(ctx, exp, opts, run, bar, m.stage(exp), trainSet, resuming)
+		return ebmStage(ctx, exp, opts, run, bar, m.stage(exp), trainSet, digest, resuming)
 	})
 	if err != nil {
 		return err
@@ -128,67 +128,37 @@ func timedStage(run *tracker.Run, key string, f func() error) error {
 	return nil
 }
 
-// ebmStage trains stage 2 into st.Energy: from this run's final checkpoint
-// when resuming after the stage finished, else by training (resuming from
-// this run's state file if any).
-func ebmStage(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, st train.EBMStage, trainSet []float32, resuming bool) error {
-	dir := RunDir(opts.OutDir, run.ID)
-	params := st.Energy.Params()
-	final := filepath.Join(dir, energyCheckpoint)
-	if resuming && exists(final) {
-		bar.Say("ebm: finished before; loading %s", final)
-		return nn.LoadParams(final, params)
-	}
-	ck := stageCheckpoint(run, filepath.Join(dir, energyState), exp.EBM.CheckpointEvery, "ebm/", bar)
-	if err := train.EBM(ctx, st, exp.EBM, exp.Langevin, trainSet, train.NewRNG(exp.Seed, streamEBMTrain), ck, run, bar.Update); err != nil {
+// ebmStage gives st.Energy its stage-2 parameters (see trainedStage). The
+// energy is cached by everything it depends on: the VAE stage's key (which
+// holds the data, the seed and the code), the ebm and Langevin settings and
+// the method; so later tables reuse energies, not only VAEs.
+func ebmStage(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, st train.EBMStage, trainSet []float32, digest string, resuming bool) error {
+	key, inputs, err := ebmStageKey(exp, digest)
+	if err != nil {
 		return err
 	}
-	if err := saveCheckpoint(run, final, params); err != nil {
-		return err
-	}
-	return removeState(ck.Path)
+	return trainedStage(opts, run, bar, stageSpec{
+		name: "ebm", what: "energy", key: key, inputs: inputs, params: st.Energy.Params(),
+		final: energyCheckpoint, state: energyState, every: exp.EBM.CheckpointEvery,
+		train: func(ck *train.Checkpoint) error {
+			return train.EBM(ctx, st, exp.EBM, exp.Langevin, trainSet, train.NewRNG(exp.Seed, streamEBMTrain), ck, run, bar.Update)
+		},
+	}, resuming)
 }
 
-// vaeStage gives v its stage-1 parameters: from this run's final
-// checkpoint when resuming after the stage finished, else from the stage
-// cache when an earlier run trained the same VAE on the same data with the
-// same code, else by training (resuming from this run's state file if any).
+// vaeStage gives v its stage-1 parameters (see trainedStage).
 func vaeStage(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, v train.ELBOModel, trainSet []float32, digest string, resuming bool) error {
-	dir := RunDir(opts.OutDir, run.ID)
-	final := filepath.Join(dir, vaeCheckpoint)
-	if resuming && exists(final) {
-		bar.Say("vae: finished before; loading %s", final)
-		return nn.LoadParams(final, v.Params())
-	}
-	statePath := filepath.Join(dir, vaeState)
 	key, inputs, err := vaeStageKey(exp, digest)
 	if err != nil {
 		return err
 	}
-	if !opts.Force && !exists(statePath) {
-		e, ok, err := reuseStage(opts, bar, "vae", key, v.Params())
-		if err != nil {
-			return err
-		}
-		if ok {
-			bar.Say("vae: reusing the VAE trained by run %d (stage cache %.12s; --force retrains)", e.RunID, key)
-			run.Log("stage/vae_cached", 0, 1)
-			run.Log("stage/vae_source_run", 0, float64(e.RunID))
-			return saveCheckpoint(run, final, v.Params())
-		}
-	}
-	ck := stageCheckpoint(run, statePath, exp.VAE.CheckpointEvery, "vae/", bar)
-	if err := train.VAE(ctx, v, exp.VAE, trainSet, train.NewRNG(exp.Seed, streamVAETrain), ck, run, bar.Update); err != nil {
-		return err
-	}
-	if err := saveCheckpoint(run, final, v.Params()); err != nil {
-		return err
-	}
-	if _, err := cacheStage(opts, run, "vae", key, inputs, v.Params()); err != nil {
-		return err
-	}
-	run.Log("stage/vae_cached", 0, 0)
-	return removeState(statePath)
+	return trainedStage(opts, run, bar, stageSpec{
+		name: "vae", what: "VAE", key: key, inputs: inputs, params: v.Params(),
+		final: vaeCheckpoint, state: vaeState, every: exp.VAE.CheckpointEvery,
+		train: func(ck *train.Checkpoint) error {
+			return train.VAE(ctx, v, exp.VAE, trainSet, train.NewRNG(exp.Seed, streamVAETrain), ck, run, bar.Update)
+		},
+	}, resuming)
 }
 
 // vaeStageKey content-addresses stage 1 by everything its result depends
@@ -204,6 +174,25 @@ func vaeStageKey(exp config.Experiment, digest string) (key, inputs string, err 
 		Digest string
 		Code   string
 	}{"vae", v, exp.Data, exp.Seed, digest, CodeVersion()})
+}
+
+// ebmStageKey content-addresses stage 2: the VAE it was trained on (by its
+// key), the method, and the ebm and Langevin settings that training reads.
+func ebmStageKey(exp config.Experiment, digest string) (key, inputs string, err error) {
+	vaeKey, _, err := vaeStageKey(exp, digest)
+	if err != nil {
+		return "", "", err
+	}
+	e, l := exp.EBM, exp.Langevin
+	e.CheckpointEvery, e.LogEvery = 0, 0
+	l.TestSteps, l.TestStepSize = 0, 0 // the chains after training only
+	return stageKey(struct {
+		Stage    string
+		VAE      string
+		Method   string
+		EBM      config.EBM
+		Langevin config.Langevin
+	}{"ebm", vaeKey, exp.Method, e, l})
 }
 
 // stageCheckpoint makes a stage resumable into run: metric points logged
@@ -545,20 +534,20 @@ func TrainingCurves(db *tracker.DB, id int64, path string) error {
 		{"VAE: negative ELBO (nats)", []string{"vae/neg_elbo", "vae/recon", "vae/kl"}},
 		{"EBM: mean energy", []string{"ebm/energy_pos", "ebm/energy_neg"}},
 	}
-	// A VAE reused from the stage cache has its curves in the run that trained it.
-	vaeRun := id
-	if _, src, err := db.Series(id, "stage/vae_source_run"); err == nil && len(src) == 1 {
-		vaeRun = int64(src[0])
+	// A stage reused from the stage cache has its curves in the run that trained it.
+	source := map[string]int64{}
+	for _, stage := range []string{"vae", "ebm"} {
+		source[stage] = id
+		if _, src, err := db.Series(id, "stage/"+stage+"_source_run"); err == nil && len(src) == 1 {
+			source[stage] = int64(src[0])
+		}
 	}
 	var titles []string
 	var series [][]plots.Series
 	for _, p := range panels {
 		var ss []plots.Series
 		for _, k := range p.keys {
-			from := id
-			if strings.HasPrefix(k, "vae/") {
-				from = vaeRun
-			}
+			from := source[k[:strings.Index(k, "/")]]
 			steps, vals, err := db.Series(from, k)
 			if err != nil {
 				return err
