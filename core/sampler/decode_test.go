@@ -26,7 +26,7 @@ func TestDecoderMatchesChainStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dec.Close()
-	lang, err := sampler.NewLangevinEpsSpace(v, en, batch, sampler.TargetEq9, 1e-3)
+	lang, err := sampler.NewLangevin(v, en, batch, sampler.TargetEq9, 1e-3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestMeanOfChains(t *testing.T) {
 	var ends [2][][]float32
 	for k := range ends {
 		en := energy.NewResNet(rand.New(rand.NewPCG(uint64(k), 9)), 3, 8, 8, 4, []energy.BlockSpec{{Out: 4, Down: true}})
-		lang, err := sampler.NewLangevinEpsSpace(sampler.MeanOf{Generator: v}, en, batch, sampler.TargetEq9, 0.1)
+		lang, err := sampler.NewLangevin(sampler.MeanOf{Generator: v}, en, batch, sampler.TargetEq9, 0.1)
 		if err != nil {
 			t.Fatal(err)
 		}

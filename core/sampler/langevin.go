@@ -24,12 +24,20 @@ const (
 	TargetEnergyOnly Target = "energy_only"
 )
 
-// LangevinEpsSpace runs unadjusted Langevin dynamics
-// ε ← ε − (η/2)∇U(ε) + √η·ξ, ξ ~ N(0, I), on a fixed batch size.
-type LangevinEpsSpace struct {
+// Langevin runs Langevin dynamics on a potential U of the chain state, on
+// a fixed batch size. The state is the VAE's noise ε for VAEBM (Eq. 9) and
+// x itself with the Identity generator (an EBM on x). Rule says how a
+// chain moves; Clamp keeps the state in a range.
+type Langevin struct {
 	StepSize float64
+	Rule     StepRule
+	// NoiseStd is σ of the noise RuleNoiseFirst adds before each gradient.
+	NoiseStd float64
 	// GradClip, when > 0, clips each gradient element to ±GradClip.
 	GradClip float64
+	// Clamp, when Lo < Hi, clamps the state to [Lo, Hi] after each step
+	// (the data's range, for chains in x).
+	Clamp struct{ Lo, Hi float64 }
 
 	prog   *nn.Program
 	eps    []*G.Node
@@ -39,10 +47,24 @@ type LangevinEpsSpace struct {
 	xdim   int
 }
 
-// NewLangevinEpsSpace compiles the potential's gradient for batches of `batch` chains.
-func NewLangevinEpsSpace(gen Generator, en Energy, batch int, target Target, stepSize float64) (*LangevinEpsSpace, error) {
+// StepRule is how a chain moves given ∇U.
+type StepRule int
+
+const (
+	// RuleULA is the unadjusted Langevin algorithm, the paper's sampler:
+	// s ← s − (η/2)∇U(s) + √η·ξ, ξ ~ N(0, I).
+	RuleULA StepRule = iota
+	// RuleNoiseFirst is IGEBM's step (Du & Mordatch 2019; App. F): noise
+	// first, s ← s + σ·ξ, then s ← s − η·∇U(s) at the noised state, with
+	// the gradient clipped (GradClip) and the state clamped (Clamp). It is
+	// a heuristic: η and σ are set apart, not tied as √η.
+	RuleNoiseFirst
+)
+
+// NewLangevin compiles the potential's gradient for batches of `batch` chains.
+func NewLangevin(gen Generator, en Energy, batch int, target Target, stepSize float64) (*Langevin, error) {
 	b := nn.NewBuilder()
-	s := &LangevinEpsSpace{StepSize: stepSize, dims: gen.EpsDims()}
+	s := &Langevin{StepSize: stepSize, dims: gen.EpsDims()}
 	for i, d := range s.dims {
 		n, t := b.Input(fmt.Sprintf("eps%d", i), batch, d)
 		s.eps = append(s.eps, n)
@@ -86,15 +108,16 @@ func NewLangevinEpsSpace(gen Generator, en Energy, batch int, target Target, ste
 }
 
 // XDim returns the size of one sample x.
-func (s *LangevinEpsSpace) XDim() int { return s.xdim }
+func (s *Langevin) XDim() int { return s.xdim }
 
 // EpsDims returns the per-chain size of each noise group.
-func (s *LangevinEpsSpace) EpsDims() []int { return s.dims }
+func (s *Langevin) EpsDims() []int { return s.dims }
 
 // Run advances the chains in eps (one slice of batch·dim per group) in place
 // by `steps` Langevin steps and returns x = T_θ(ε) and E_ψ(x) at the final
-// state. observe, if not nil, sees x before each step and after the last.
-func (s *LangevinEpsSpace) Run(ctx context.Context, rng *rand.Rand, eps [][]float32, steps int, observe func(step int, x []float32)) (x, energy []float32, err error) {
+// state. observe, if not nil, sees x where each step's gradient is taken
+// (with RuleNoiseFirst, after that step's noise) and after the last step.
+func (s *Langevin) Run(ctx context.Context, rng *rand.Rand, eps [][]float32, steps int, observe func(step int, x []float32)) (x, energy []float32, err error) {
 	if len(eps) != len(s.dims) {
 		return nil, nil, fmt.Errorf("langevin: %d noise groups, want %d", len(eps), len(s.dims))
 	}
@@ -103,10 +126,26 @@ func (s *LangevinEpsSpace) Run(ctx context.Context, rng *rand.Rand, eps [][]floa
 			return nil, nil, fmt.Errorf("langevin: group %d has %d values, want %d", i, len(eps[i]), len(s.epsBuf[i]))
 		}
 	}
-	noise := math.Sqrt(s.StepSize)
+	var gradCoef, noise float64 // s ← s − gradCoef·∇U + noise·ξ
+	switch s.Rule {
+	case RuleULA:
+		gradCoef, noise = 0.5*s.StepSize, math.Sqrt(s.StepSize)
+	case RuleNoiseFirst:
+		gradCoef = s.StepSize
+	default:
+		return nil, nil, fmt.Errorf("langevin: unknown step rule %d", s.Rule)
+	}
+	clamp := s.Clamp.Lo < s.Clamp.Hi
 	for step := 0; ; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
+		}
+		if s.Rule == RuleNoiseFirst && step < steps {
+			for _, e := range eps {
+				for j := range e {
+					e[j] += float32(s.NoiseStd * rng.NormFloat64())
+				}
+			}
 		}
 		for i := range eps {
 			copy(s.epsBuf[i], eps[i])
@@ -134,7 +173,14 @@ func (s *LangevinEpsSpace) Run(ctx context.Context, rng *rand.Rand, eps [][]floa
 				if s.GradClip > 0 {
 					gv = math.Max(-s.GradClip, math.Min(s.GradClip, gv))
 				}
-				e[j] += float32(-0.5*s.StepSize*gv + noise*rng.NormFloat64())
+				if noise > 0 {
+					e[j] += float32(-gradCoef*gv + noise*rng.NormFloat64())
+				} else {
+					e[j] += float32(-gradCoef * gv)
+				}
+				if clamp {
+					e[j] = float32(math.Max(s.Clamp.Lo, math.Min(s.Clamp.Hi, float64(e[j]))))
+				}
 			}
 		}
 	}

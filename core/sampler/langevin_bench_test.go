@@ -16,7 +16,7 @@ func BenchmarkLangevinToy(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	v := vae.NewGaussianVAE(rng, 2, 20, 256, 4, "swish", -4.6)
 	en := energy.NewMLP(rng, 2, 256, 4, "swish", 1)
-	s, err := sampler.NewLangevinEpsSpace(v, en, 256, sampler.TargetEq9, 0.01)
+	s, err := sampler.NewLangevin(v, en, 256, sampler.TargetEq9, 0.01)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func (q quadEnergy) Params() []*nn.Param { return q.lin.Params() }
 // With the identity generator, Eq. 9's target for E(x) = c·x + ½κ‖x‖² is
 // N(−c/λ, I/λ) with λ = 1 + κ. Unadjusted Langevin with step η keeps the mean
 // and inflates the variance to 1/(λ(1 − ηλ/4)); the sampler must hit both.
-func TestLangevinEpsSpaceHitsGaussianMoments(t *testing.T) {
+func TestLangevinHitsGaussianMoments(t *testing.T) {
 	const (
 		dim, chains = 3, 2000
 		kappa, eta  = 1.0, 0.02
@@ -42,7 +42,7 @@ func TestLangevinEpsSpaceHitsGaussianMoments(t *testing.T) {
 	lin := nn.NewLinear(rng, "c", dim, 1)
 	copy(lin.W.Data(), c)
 	clear(lin.B.Data())
-	s, err := NewLangevinEpsSpace(Identity{Dim: dim}, quadEnergy{lin, kappa}, chains, TargetEq9, eta)
+	s, err := NewLangevin(Identity{Dim: dim}, quadEnergy{lin, kappa}, chains, TargetEq9, eta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,5 +107,76 @@ func TestReplayBufferInit(t *testing.T) {
 	}
 	if p := AnnealedProb(50, 100, 0.6); math.Abs(p-0.3) > 1e-12 {
 		t.Fatalf("annealed prob %v, want 0.3", p)
+	}
+}
+
+// IGEBM's x-space step (RuleNoiseFirst) on E(x) = c·x, whose gradient is c:
+// each element of c is clipped to ±0.01 and the chain moves by −η·clip(c),
+// then is clamped to [0, 1]; the noise comes before the gradient.
+func TestLangevinNoiseFirstStep(t *testing.T) {
+	c := []float32{0.5, -0.002, -0.5} // clipped: 0.01, −0.002, −0.01
+	start := []float32{0.5, 0.5, 0.995, 0.05, 0.001, 0.2}
+	newSampler := func(sigma float64) *Langevin {
+		t.Helper()
+		lin := nn.NewLinear(rand.New(rand.NewPCG(1, 2)), "c", 3, 1)
+		copy(lin.W.Data(), c)
+		clear(lin.B.Data())
+		s, err := NewLangevin(Identity{Dim: 3}, quadEnergy{lin, 0}, 2, TargetEnergyOnly, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Rule, s.NoiseStd, s.GradClip = RuleNoiseFirst, sigma, 0.01
+		s.Clamp.Lo, s.Clamp.Hi = 0, 1
+		return s
+	}
+	tests := []struct {
+		name  string
+		steps int
+		want  []float32
+	}{
+		// Chain 1: 0.5 − 10·0.01, 0.5 + 10·0.002, 0.995 + 0.1 clamped to 1.
+		// Chain 2: 0.05 − 0.1 clamped to 0, 0.001 + 0.02, 0.2 + 0.1.
+		{"one step", 1, []float32{0.4, 0.52, 1, 0, 0.021, 0.3}},
+		{"two steps", 2, []float32{0.3, 0.54, 1, 0, 0.041, 0.4}},
+	}
+	for _, tc := range tests {
+		x := [][]float32{append([]float32(nil), start...)}
+		if _, _, err := newSampler(0).Run(context.Background(), rand.New(rand.NewPCG(3, 4)), x, tc.steps, nil); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range x[0] {
+			if math.Abs(float64(v-tc.want[i])) > 1e-6 {
+				t.Errorf("%s: value %d is %v, want %v", tc.name, i, v, tc.want[i])
+			}
+		}
+	}
+
+	// With noise σ, the gradient is taken at x + σ·ξ (what observe sees),
+	// ξ the sampler's draws in order; the step and the clamp follow.
+	const sigma = 0.005
+	xi := rand.New(rand.NewPCG(3, 4))
+	noised := make([]float32, len(start))
+	want := make([]float32, len(start))
+	for i, v := range start {
+		noised[i] = v + float32(sigma*xi.NormFloat64())
+		clipped := math.Max(-0.01, math.Min(0.01, float64(c[i%3])))
+		want[i] = float32(math.Max(0, math.Min(1, float64(noised[i]+float32(-10*clipped)))))
+	}
+	x := [][]float32{append([]float32(nil), start...)}
+	var seen []float32
+	if _, _, err := newSampler(sigma).Run(context.Background(), rand.New(rand.NewPCG(3, 4)), x, 1, func(step int, xs []float32) {
+		if step == 0 {
+			seen = append([]float32(nil), xs...)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range start {
+		if seen[i] != noised[i] {
+			t.Errorf("value %d: the gradient was taken at %v, want x + σξ = %v", i, seen[i], noised[i])
+		}
+		if x[0][i] != want[i] {
+			t.Errorf("value %d after the step: %v, want %v", i, x[0][i], want[i])
+		}
 	}
 }

@@ -44,7 +44,7 @@ func TestLangevinFollowsPotentialGradient(t *testing.T) {
 			v := vae.NewGaussianVAE(rng, 2, 3, 16, 3, "swish", -3)
 			en := energy.NewMLP(rng, 2, 16, 3, "swish", 1)
 			const batch = 2
-			s, err := sampler.NewLangevinEpsSpace(v, en, batch, target, 1e-3)
+			s, err := sampler.NewLangevin(v, en, batch, target, 1e-3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +54,7 @@ func TestLangevinFollowsPotentialGradient(t *testing.T) {
 			}
 			sumE := func(x []float32) float64 {
 				// A zero-step run evaluates E at x with the identity generator.
-				id, err := sampler.NewLangevinEpsSpace(sampler.Identity{Dim: 2}, en, len(x)/2, sampler.TargetEnergyOnly, 1)
+				id, err := sampler.NewLangevin(sampler.Identity{Dim: 2}, en, len(x)/2, sampler.TargetEnergyOnly, 1)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -31,7 +31,7 @@ type EBMStage struct {
 // Eq. 9 (reported as μ(z) with st.MeanNegatives), then take an Adam step on the Eq. 7 loss
 // mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²).
 func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
-	lang, err := sampler.NewLangevinEpsSpace(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg.StepSize)
+	lang, err := sampler.NewLangevin(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg.StepSize)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func TestEBMStageMovesModelTowardsData(t *testing.T) {
 	if err := EBM(context.Background(), st, cfg, lcfg, trainSet, rng, nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sampler.NewLangevinEpsSpace(st.Gen, en, 1000, sampler.TargetEq9, lcfg.StepSize)
+	s, err := sampler.NewLangevin(st.Gen, en, 1000, sampler.TargetEq9, lcfg.StepSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestEBMMeanNegatives(t *testing.T) {
 	for _, mean := range []bool{true, false} {
 		rng := NewRNG(5, 6)
 		en := energy.NewMLP(rng.Rand, 2, 16, 3, "swish", 1)
-		at, err := sampler.NewLangevinEpsSpace(sampler.Identity{Dim: 2}, en, 1, sampler.TargetEnergyOnly, 1e-3)
+		at, err := sampler.NewLangevin(sampler.Identity{Dim: 2}, en, 1, sampler.TargetEnergyOnly, 1e-3)
 		if err != nil {
 			t.Fatal(err)
 		}
