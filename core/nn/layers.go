@@ -11,7 +11,12 @@ import (
 // Linear is a fully connected layer y = xW + b.
 type Linear struct {
 	W, B *Param
+	// Spectral, when set, divides W by its largest singular value.
+	Spectral *SpectralNorm
 }
+
+// SpectralNormalize puts l's weight under spectral normalisation.
+func (l *Linear) SpectralNormalize(rng *rand.Rand) { l.Spectral = NewSpectralNorm(rng, l.W) }
 
 // NewLinear creates a linear layer with PyTorch's default initialisation.
 func NewLinear(rng *rand.Rand, name string, in, out int) *Linear {
@@ -25,15 +30,27 @@ func NewLinear(rng *rand.Rand, name string, in, out int) *Linear {
 
 // Forward applies the layer to a (batch, in) node.
 func (l *Linear) Forward(b *Builder, x *G.Node) (*G.Node, error) {
-	xw, err := G.Mul(x, b.Node(l.W))
+	w := b.Node(l.W)
+	if l.Spectral != nil {
+		var err error
+		if w, err = l.Spectral.Node(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", l.W.Name, err)
+		}
+	}
+	xw, err := G.Mul(x, w)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", l.W.Name, err)
 	}
 	return G.BroadcastAdd(xw, b.Node(l.B), nil, []byte{0})
 }
 
-// Params returns W and B.
-func (l *Linear) Params() []*Param { return []*Param{l.W, l.B} }
+// Params returns W and B, then the buffers of spectral normalisation.
+func (l *Linear) Params() []*Param {
+	if l.Spectral != nil {
+		return []*Param{l.W, l.B, l.Spectral.U, l.Spectral.V}
+	}
+	return []*Param{l.W, l.B}
+}
 
 // Activation names accepted by Activate.
 var Activations = []string{"swish", "lipswish", "relu", "tanh", "softplus", "linear"}
@@ -110,7 +127,13 @@ type Conv struct {
 	// Gain, when set, weight-normalises the layer: the kernel is
 	// Gain · W/‖W‖ per output channel, W being the direction.
 	Gain *Param
+	// Spectral, when set, divides the kernel by its largest singular value
+	// (the kernel viewed as output channels × the rest).
+	Spectral *SpectralNorm
 }
+
+// SpectralNormalize puts c's kernel under spectral normalisation.
+func (c *Conv) SpectralNormalize(rng *rand.Rand) { c.Spectral = NewSpectralNorm(rng, c.W) }
 
 // WeightNormalize switches c to weight normalisation with unit gains.
 func (c *Conv) WeightNormalize() {
@@ -122,10 +145,15 @@ func (c *Conv) WeightNormalize() {
 
 // kernel returns the node of the convolution's effective weight.
 func (c *Conv) kernel(b *Builder) (*G.Node, error) {
-	if c.Gain == nil {
-		return b.Node(c.W), nil
+	switch {
+	case c.Gain != nil && c.Spectral != nil:
+		return nil, fmt.Errorf("weight and spectral normalisation together")
+	case c.Gain != nil:
+		return WeightNorm(b.Node(c.W), b.Node(c.Gain))
+	case c.Spectral != nil:
+		return c.Spectral.Node(b)
 	}
-	return WeightNorm(b.Node(c.W), b.Node(c.Gain))
+	return b.Node(c.W), nil
 }
 
 // NewConv creates a k×k convolution from cin to cout channels with
@@ -159,7 +187,8 @@ func (c *Conv) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	return y, nil
 }
 
-// Params returns W and, if present, B and the gain.
+// Params returns W and, if present, B, the gain and the buffers of
+// spectral normalisation.
 func (c *Conv) Params() []*Param {
 	ps := []*Param{c.W}
 	if c.B != nil {
@@ -167,6 +196,9 @@ func (c *Conv) Params() []*Param {
 	}
 	if c.Gain != nil {
 		ps = append(ps, c.Gain)
+	}
+	if c.Spectral != nil {
+		ps = append(ps, c.Spectral.U, c.Spectral.V)
 	}
 	return ps
 }
