@@ -169,6 +169,14 @@ type Langevin struct {
 	Init string `yaml:"init"`
 	// GradClip clips each gradient element to ±GradClip before the step; 0 disables.
 	GradClip float64 `yaml:"grad_clip"`
+	// Rule is the step: "ula", the unadjusted Langevin algorithm of Eq. 9
+	// (s ← s − (η/2)∇U + √η·ξ), or "noise_first", IGEBM's step for EBMs
+	// on x (App. F): s ← s + noise_std·ξ, then s ← s − η·∇U there.
+	Rule     string  `yaml:"rule"`
+	NoiseStd float64 `yaml:"noise_std"`
+	// Clamp, [lo, hi], clamps the chain state after each step (the data's
+	// range, for chains in x); empty for none.
+	Clamp []float64 `yaml:"clamp"`
 	// MeanEnergy makes every chain, in training and after, descend
 	// E_ψ(μ(z)) + ½‖ε‖², the energy of the decoder mean, instead of E_ψ at
 	// x = μ + σ·ε_x. With ebm.mean_negatives the energy has only seen data
@@ -236,7 +244,7 @@ func Defaults() Experiment {
 			BatchSize: 256, LR: 1e-3, CheckpointEvery: 500},
 		EBM: EBM{Arch: "mlp", Activation: "swish", InputScale: 1, Beta1: 0.9, Beta2: 0.999, LogEvery: 10,
 			BatchSize: 128, LR: 1e-4, CheckpointEvery: 100},
-		Langevin: Langevin{Target: "eq9", Init: "prior"},
+		Langevin: Langevin{Target: "eq9", Init: "prior", Rule: "ula"},
 		Eval:     Eval{Temperature: 1},
 	}
 }

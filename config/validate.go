@@ -111,6 +111,14 @@ func (e *Experiment) Validate() error {
 	if e.Langevin.Target != "eq9" && e.Langevin.Target != "xz_log_density" {
 		return bad("langevin.target", "is %q, want eq9 or xz_log_density", e.Langevin.Target)
 	}
+	switch l := e.Langevin; {
+	case l.Rule != "ula" && l.Rule != "noise_first":
+		return bad("langevin.rule", "is %q, want ula or noise_first", l.Rule)
+	case l.NoiseStd < 0 || l.NoiseStd > 0 && l.Rule != "noise_first":
+		return bad("langevin.noise_std", "must be ≥ 0, and only the noise_first rule reads it (the ula rule's noise is √step_size)")
+	case len(l.Clamp) != 0 && (len(l.Clamp) != 2 || !(l.Clamp[0] < l.Clamp[1])):
+		return bad("langevin.clamp", "is %v, want [lo, hi] with lo < hi, or nothing", l.Clamp)
+	}
 	if e.Langevin.TestStepSize < 0 {
 		return bad("langevin.test_step_size", "must be ≥ 0 (0: langevin.step_size)")
 	}

@@ -387,11 +387,10 @@ func energies(en *energy.MLP, x []float32) ([]float64, error) {
 func sampleVAEBM(ctx context.Context, exp config.Experiment, gen sampler.Generator, en sampler.Energy, starts, rng *rand.Rand, n, batch int, mean bool, observe func(b, step int, report func() ([]float32, error))) ([]float32, error) {
 	batch = min(n, batch)
 	steps, stepSize := testChain(exp)
-	lang, err := sampler.NewLangevinEpsSpace(chainGenerator(exp, gen), en, batch, sampler.Target(exp.Langevin.Target), stepSize)
+	lang, err := train.NewLangevin(chainGenerator(exp, gen), en, batch, sampler.Target(exp.Langevin.Target), exp.Langevin, stepSize)
 	if err != nil {
 		return nil, err
 	}
-	lang.GradClip = exp.Langevin.GradClip
 	dims := lang.EpsDims()
 	eps := make([][]float32, len(dims))
 	for g, d := range dims {

@@ -31,11 +31,10 @@ type EBMStage struct {
 // Eq. 9 (reported as μ(z) with st.MeanNegatives), then take an Adam step on the Eq. 7 loss
 // mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²).
 func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
-	lang, err := sampler.NewLangevin(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg.StepSize)
+	lang, err := NewLangevin(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg, lcfg.StepSize)
 	if err != nil {
 		return err
 	}
-	lang.GradClip = lcfg.GradClip
 	xdim := lang.XDim()
 	b := nn.NewBuilder()
 	pos, posT := b.Input("pos", cfg.BatchSize, xdim)
@@ -136,6 +135,29 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		},
 	}
 	return loop.Run(ctx)
+}
+
+// NewLangevin builds the sampler that the langevin settings describe
+// (step rule, noise, gradient clip, clamp), with step size stepSize: the
+// training step, or the test chains' own.
+func NewLangevin(gen sampler.Generator, en sampler.Energy, batch int, target sampler.Target, lcfg config.Langevin, stepSize float64) (*sampler.Langevin, error) {
+	lang, err := sampler.NewLangevin(gen, en, batch, target, stepSize)
+	if err != nil {
+		return nil, err
+	}
+	switch lcfg.Rule {
+	case "", "ula":
+		lang.Rule = sampler.RuleULA
+	case "noise_first":
+		lang.Rule = sampler.RuleNoiseFirst
+	default:
+		return nil, fmt.Errorf("langevin: unknown rule %q", lcfg.Rule)
+	}
+	lang.NoiseStd, lang.GradClip = lcfg.NoiseStd, lcfg.GradClip
+	if len(lcfg.Clamp) == 2 {
+		lang.Clamp.Lo, lang.Clamp.Hi = lcfg.Clamp[0], lcfg.Clamp[1]
+	}
+	return lang, nil
 }
 
 // EnergyRegAt is the weight α of the energy penalty at a step (1-based).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -250,5 +251,35 @@ func TestHierVAEKLBalanceWeights(t *testing.T) {
 		if warm := step < cfg.KLWarmupSteps; warm != (spread > 1e-3) {
 			t.Errorf("step %d (warm-up %v): weights spread %v from 1", step, warm, spread)
 		}
+	}
+}
+
+// The langevin settings reach the sampler: the step rule, its noise, the
+// gradient clip and the clamp.
+func TestNewLangevinFromSettings(t *testing.T) {
+	en := energy.NewMLP(rand.New(rand.NewPCG(1, 1)), 2, 4, 1, "swish", 1)
+	tests := []struct {
+		name string
+		cfg  config.Langevin
+		want func(s *sampler.Langevin) bool
+	}{
+		{"the default", config.Langevin{}, func(s *sampler.Langevin) bool {
+			return s.Rule == sampler.RuleULA && s.GradClip == 0 && s.Clamp.Lo == 0 && s.Clamp.Hi == 0
+		}},
+		{"IGEBM", config.Langevin{Rule: "noise_first", NoiseStd: 0.005, GradClip: 0.01, Clamp: []float64{0, 1}}, func(s *sampler.Langevin) bool {
+			return s.Rule == sampler.RuleNoiseFirst && s.NoiseStd == 0.005 && s.GradClip == 0.01 && s.Clamp.Lo == 0 && s.Clamp.Hi == 1
+		}},
+	}
+	for _, tc := range tests {
+		s, err := NewLangevin(sampler.Identity{Dim: 2}, en, 3, sampler.TargetEnergyOnly, tc.cfg, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tc.want(s) || s.StepSize != 10 {
+			t.Errorf("%s: sampler %+v", tc.name, *s)
+		}
+	}
+	if _, err := NewLangevin(sampler.Identity{Dim: 2}, en, 3, sampler.TargetEnergyOnly, config.Langevin{Rule: "mala"}, 1); err == nil {
+		t.Error("an unknown rule was accepted")
 	}
 }
