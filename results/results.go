@@ -240,8 +240,10 @@ func (c Check) mark() string {
 
 // CSV renders a header row, then one row per model: model, each metric's
 // NAME (ours, the mean over seeds where there are several), each NAME_paper,
-// the OursOnly metrics, then per metric NAME_se (or the std over seeds),
-// NAME_n (seeds), NAME_delta and NAME_check (ok, miss, missing or -).
+// the OursOnly metrics, then per metric NAME_se (the standard error of
+// ours: a single run's own, or over seeds std/√n), NAME_std (the standard
+// deviation over seeds; empty for one run), NAME_n (seeds), NAME_delta and
+// NAME_check (ok, miss, missing or -).
 // Missing values are empty.
 func (t Table) CSV() string {
 	var b strings.Builder
@@ -265,7 +267,7 @@ func (t Table) CSV() string {
 		head = append(head, m.Key)
 	}
 	for _, m := range t.Metrics {
-		head = append(head, m.Key+"_se", m.Key+"_n", m.Key+"_delta", m.Key+"_check")
+		head = append(head, m.Key+"_se", m.Key+"_std", m.Key+"_n", m.Key+"_delta", m.Key+"_check")
 	}
 	_ = w.Write(head)
 	num := func(v float64, ok bool) string {
@@ -287,11 +289,13 @@ func (t Table) CSV() string {
 		}
 		for _, m := range t.Metrics {
 			c := t.check(r, m)
-			spread, n := c.Ours.SE, 1
+			se, std, n := c.Ours.SE, "", 1
 			if c.Ours.N > 1 {
-				spread, n = c.Ours.Std, c.Ours.N
+				n = c.Ours.N
+				se = c.Ours.Std / math.Sqrt(float64(n))
+				std = num(c.Ours.Std, c.Ours.OK)
 			}
-			rec = append(rec, num(spread, c.Ours.OK), num(float64(n), c.Ours.OK),
+			rec = append(rec, num(se, c.Ours.OK), std, num(float64(n), c.Ours.OK),
 				num(c.Delta, c.Ours.OK && c.Paper.OK), string(c.Verdict))
 		}
 		_ = w.Write(rec)

@@ -25,9 +25,11 @@ func TestTableFormats(t *testing.T) {
 	}
 	want := [][]string{
 		{"model", "test_ll_nats", "kl", "test_ll_nats_paper", "kl_paper",
-			"test_ll_nats_se", "test_ll_nats_n", "test_ll_nats_delta", "test_ll_nats_check", "kl_se", "kl_n", "kl_delta", "kl_check"},
-		{"True", "-1.1012", "", "-1.1", "", "0.003", "1", "-0.0011999999999998678", "ok", "", "", "", "-"},
-		{"VAE_x", "", "0.2", "-2.97", "0.087", "", "", "", "missing", "0.01", "3", "0.11300000000000002", "miss"},
+			"test_ll_nats_se", "test_ll_nats_std", "test_ll_nats_n", "test_ll_nats_delta", "test_ll_nats_check",
+			"kl_se", "kl_std", "kl_n", "kl_delta", "kl_check"},
+		{"True", "-1.1012", "", "-1.1", "", "0.003", "", "1", "-0.0011999999999998678", "ok", "", "", "", "", "-"},
+		// Over 3 seeds with std 0.01 the standard error is 0.01/√3.
+		{"VAE_x", "", "0.2", "-2.97", "0.087", "", "", "", "", "missing", "0.005773502691896258", "0.01", "3", "0.11300000000000002", "miss"},
 	}
 	if diff := cmp.Diff(want, recs); diff != "" {
 		t.Fatalf("csv (-want +got):\n%s", diff)
