@@ -237,8 +237,8 @@ func Train(ctx context.Context, n *Net, m *data.Images, cfg Config, rng *rand.Ra
 	sumAcc := []float64{0} // training accuracy since the last report
 	loop := &train.Loop{
 		Stage: "classifier", Steps: cfg.Steps, LogEvery: 50,
-		Prog: prog, Params: params, Opt: opt,
-		Loss: lossOut, LossWhat: "the cross-entropy",
+		Parts: []*train.Part{{Prog: prog, Params: params, Opt: opt,
+			Loss: lossOut, LossWhat: "the cross-entropy"}},
 		Log: log, Sums: sumAcc,
 		Prepare: func(_ context.Context, step int) error {
 			clear(ys)

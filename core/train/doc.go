@@ -2,9 +2,10 @@
 // stage 2 fits only the energy on Eq. 7 with negatives drawn by Langevin
 // dynamics in (ε_x, ε_z) space (Eq. 9). Trainers are plain functions over the
 // sampler's Generator and Energy interfaces, so toy MLPs and conv nets share them.
-// Both, and the classifiers of core/classifier, run their steps through one
-// Loop: prepare, run, finite check, spectral penalty, optimiser step, log,
-// checkpoint.
+// Both, the WGAN baseline's critic and generator, and the classifiers of
+// core/classifier run their steps through one Loop of one or more parts
+// (prepare, run, finite check, spectral penalty, optimiser step), which
+// also logs and checkpoints.
 package train
 
 import (

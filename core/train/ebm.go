@@ -84,8 +84,8 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	p := 0.0                   // the replay probability of the current step
 	loop := &Loop{
 		Stage: "ebm", Steps: cfg.Steps, LogEvery: cfg.LogEvery,
-		Prog: prog, Params: params, Opt: opt, Spectral: spec,
-		Loss: lossOut, LossWhat: "the energy loss",
+		Parts: []*Part{{Prog: prog, Params: params, Opt: opt, Spectral: spec,
+			Loss: lossOut, LossWhat: "the energy loss"}},
 		RNG: rng, Checkpoint: ck, Log: log, Progress: progress,
 		Sums: sums,
 		Prepare: func(ctx context.Context, step int) error {

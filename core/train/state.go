@@ -44,6 +44,18 @@ type stageState struct {
 	Replay   [][][]float32
 	Next     int
 	Spectral [][]float64
+	Buffers  [][]float32 // the first part's untrained state
+	// Parts holds the parameters and optimisers of a loop's parts after
+	// the first (a GAN's generator).
+	Parts []partState
+}
+
+// partState is one further part of a training loop.
+type partState struct {
+	Params   [][]float32
+	Adam     nn.AdamState
+	Spectral [][]float64
+	Buffers  [][]float32
 }
 
 func (c *Checkpoint) due(step, total int) bool {

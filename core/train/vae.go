@@ -49,8 +49,8 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 	beta := 1.0
 	loop := &Loop{
 		Stage: "vae", Steps: cfg.Steps, LogEvery: 25,
-		Prog: prog, Params: params, Opt: nn.NewAdam(params, cfg.LR),
-		Loss: elbo.LossOut, LossWhat: "the ELBO loss",
+		Parts: []*Part{{Prog: prog, Params: params, Opt: nn.NewAdam(params, cfg.LR),
+			Loss: elbo.LossOut, LossWhat: "the ELBO loss"}},
 		RNG: rng, Checkpoint: ck, Log: log, Progress: progress,
 		Sums: sums,
 		Prepare: func(_ context.Context, step int) error {
@@ -106,7 +106,7 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 		},
 	}
 	if cfg.SpectralReg > 0 {
-		loop.Spectral = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng.Rand)
+		loop.Parts[0].Spectral = nn.NewSpectralRegularizer(cfg.SpectralReg, params, rng.Rand)
 	}
 	return loop.Run(ctx)
 }
