@@ -64,6 +64,12 @@ func (b *Builder) Node(p *Param) *G.Node {
 	return n
 }
 
+// Uses reports whether the graph built so far reads p.
+func (b *Builder) Uses(p *Param) bool {
+	_, ok := b.nodes[p]
+	return ok
+}
+
 // Input adds a graph input of the given shape, bound to a fresh tensor the
 // caller fills before each run.
 func (b *Builder) Input(name string, shape ...int) (*G.Node, *tensor.Dense) {

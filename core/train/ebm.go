@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -10,6 +11,7 @@ import (
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/sampler"
+	"github.com/vaebm/vaebm/core/vae"
 )
 
 // EBMStage holds what stage 2 needs besides the settings.
@@ -25,6 +27,28 @@ type EBMStage struct {
 	// MeanNegatives makes the loss's negatives the decoder mean μ(z) at the
 	// chains' end (config ebm.mean_negatives); Gen's last group must be ε_x.
 	MeanNegatives bool
+	// Decoder, when set, also trains a copy of the decoder (App. C).
+	Decoder *DecoderUpdate
+}
+
+// DecoderUpdate is App. C's extension of stage 2 (method vaebm_kl): Gen
+// is T_θ′ of a copy θ′ of the VAE, and each step, after the energy's
+// update, θ′'s decoder takes an Adam step on Eq. 21,
+// ∇θ′ D_KL(p_θ′ ‖ h_ψ,θ) = ∇θ′ E_{x∼p_θ′}[E_ψ(x)], through reparameterised
+// samples x = T_θ′(ε). The cached VAE is never touched.
+type DecoderUpdate struct {
+	// Model is the copy θ′; the parameters of it that T_θ′ reads are updated.
+	Model ELBOModel
+	// Reference holds the cached VAE's parameters in Model.Params()'s
+	// order, for the drift ‖θ′ − θ‖/‖θ‖ (App. C warns that the copy may
+	// drop modes).
+	Reference []*nn.Param
+	// LR is Adam's initial rate, decayed to 0 on a cosine over the stage
+	// (App. F: 5e-6).
+	LR float64
+	// HeldOut are images the copy's negative ELBO is logged on
+	// (ebm/decoder_heldout_neg_elbo), each time the stage logs.
+	HeldOut []float32
 }
 
 // EBM runs stage 2: for each step, draw negatives by Langevin dynamics on
@@ -80,6 +104,13 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		eps[i] = make([]float32, d*cfg.BatchSize)
 	}
 	posBuf, negBuf := posT.Data().([]float32), negT.Data().([]float32)
+	var dec *decoderPart
+	if st.Decoder != nil {
+		if dec, err = newDecoderPart(st, cfg, lang.EpsDims()); err != nil {
+			return err
+		}
+		defer dec.close()
+	}
 	sums := make([]float64, 2) // mean E(x⁺) and mean E(x⁻) since the last report
 	p := 0.0                   // the replay probability of the current step
 	loop := &Loop{
@@ -124,6 +155,15 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 			log.Log("ebm/energy_reg", step, EnergyRegAt(cfg, step))
 			msg := fmt.Sprintf("E+ %.3f E- %.3f", sums[0]/n, sums[1]/n)
 			sums[0], sums[1] = 0, 0
+			if dec != nil {
+				drift, negELBO, err := dec.report()
+				if err != nil {
+					return msg + " (" + err.Error() + ")"
+				}
+				log.Log("ebm/decoder_drift", step, drift)
+				log.Log("ebm/decoder_heldout_neg_elbo", step, negELBO)
+				msg += fmt.Sprintf(" drift %.2g", drift)
+			}
 			return msg
 		},
 		Save: func(state *stageState) {
@@ -134,7 +174,130 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 			return buf.SetState(sampler.ReplayState{Rows: state.Replay, Next: state.Next})
 		},
 	}
+	if dec != nil {
+		dec.part.Prepare = func(_ context.Context, step, _ int) error {
+			dec.part.Opt.LR = st.Decoder.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(cfg.Steps)))
+			for _, e := range dec.eps {
+				for i := range e {
+					e[i] = float32(rng.NormFloat64())
+				}
+			}
+			return nil
+		}
+		loop.Parts = append(loop.Parts, dec.part)
+	}
 	return loop.Run(ctx)
+}
+
+// decoderPart is the optimisation of App. C's decoder copy and what
+// reports on it.
+type decoderPart struct {
+	part      *Part
+	eps       [][]float32 // the noise of the reparameterised samples
+	ref       []*nn.Param // θ, for the parameters the part updates
+	elbo      *vae.ELBO   // the copy's ELBO on the held-out images
+	elboProg  *nn.Program
+	heldOut   []float32
+	heldNoise []float32
+}
+
+func newDecoderPart(st EBMStage, cfg config.EBM, dims []int) (*decoderPart, error) {
+	du := st.Decoder
+	all := du.Model.Params()
+	if len(du.Reference) != len(all) {
+		return nil, fmt.Errorf("vaebm_kl: %d reference parameters for a copy with %d", len(du.Reference), len(all))
+	}
+	b := nn.NewBuilder()
+	d := &decoderPart{}
+	var nodes []*G.Node
+	for i, n := range dims {
+		node, t := b.Input(fmt.Sprintf("dec_eps%d", i), cfg.BatchSize, n)
+		nodes = append(nodes, node)
+		d.eps = append(d.eps, t.Data().([]float32))
+	}
+	x, _, err := st.Gen.Transform(b, nodes)
+	if err != nil {
+		return nil, err
+	}
+	e, err := st.Energy.Forward(b, x)
+	if err != nil {
+		return nil, err
+	}
+	loss := G.Must(G.Mean(e))
+	// θ′'s decoder: the copy's parameters that T_θ′ reads.
+	var params []*nn.Param
+	for i, p := range all {
+		if b.Uses(p) && !p.Buffer {
+			params = append(params, p)
+			d.ref = append(d.ref, du.Reference[i])
+		}
+	}
+	prog, err := nn.Compile(b, loss, b.ParamNodes(params))
+	if err != nil {
+		return nil, err
+	}
+	d.part = &Part{Name: "decoder", Prog: prog, Params: params, Opt: nn.NewAdam(params, du.LR),
+		Loss: b.Read(loss), LossWhat: "the decoder's mean energy (Eq. 21)"}
+	if len(du.HeldOut) > 0 {
+		eb := nn.NewBuilder()
+		xdim := x.Shape()[1]
+		n := len(du.HeldOut) / xdim
+		if d.elbo, err = du.Model.BuildELBO(eb, n); err != nil {
+			prog.Close()
+			return nil, err
+		}
+		if d.elboProg, err = nn.Compile(eb, d.elbo.Loss, nil); err != nil {
+			prog.Close()
+			return nil, err
+		}
+		d.heldOut = du.HeldOut[:n*xdim]
+		// One fixed draw of the ELBO's noise, so that the logged values
+		// differ by θ′ alone.
+		rng := NewRNG(0, 21)
+		d.heldNoise = make([]float32, len(d.elbo.Noise))
+		for i := range d.heldNoise {
+			d.heldNoise[i] = float32(rng.NormFloat64())
+		}
+	}
+	return d, nil
+}
+
+// report returns ‖θ′ − θ‖/‖θ‖ over the updated parameters and the copy's
+// negative ELBO on the held-out images (NaN without them).
+func (d *decoderPart) report() (drift, negELBO float64, err error) {
+	var diff, norm float64
+	for i, p := range d.part.Params {
+		for j, v := range p.Data() {
+			r := float64(d.ref[i].Data()[j])
+			diff += (float64(v) - r) * (float64(v) - r)
+			norm += r * r
+		}
+	}
+	drift = math.Sqrt(diff / norm)
+	if d.elboProg == nil {
+		return drift, math.NaN(), nil
+	}
+	copy(d.elbo.X, d.heldOut)
+	copy(d.elbo.Noise, d.heldNoise)
+	if err := G.Let(d.elbo.Beta, float32(1)); err != nil {
+		return drift, 0, err
+	}
+	for _, g := range d.elbo.GroupWeight {
+		if err := G.Let(g, float32(1)); err != nil {
+			return drift, 0, err
+		}
+	}
+	if err := d.elboProg.Run(); err != nil {
+		return drift, 0, err
+	}
+	return drift, d.elbo.Recon.Scalar() + d.elbo.KL.Scalar(), nil
+}
+
+func (d *decoderPart) close() {
+	d.part.Prog.Close()
+	if d.elboProg != nil {
+		d.elboProg.Close()
+	}
 }
 
 // NewLangevin builds the sampler that the langevin settings describe

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -281,5 +282,82 @@ func TestNewLangevinFromSettings(t *testing.T) {
 	}
 	if _, err := NewLangevin(sampler.Identity{Dim: 2}, en, 3, sampler.TargetEnergyOnly, config.Langevin{Rule: "mala"}, 1); err == nil {
 		t.Error("an unknown rule was accepted")
+	}
+}
+
+// vaebm_kl (App. C): the energy trains as in VAEBM while a copy θ′ of the
+// VAE takes Eq. 21 steps. Only θ′'s decoder moves: the cached VAE stays
+// bit-identical and so does the copy's encoder; the drift and the copy's
+// held-out ELBO are logged.
+func TestEBMDecoderUpdateMovesOnlyTheCopy(t *testing.T) {
+	newVAE := func() *vae.GaussianVAE { return vae.NewGaussianVAE(NewRNG(1, 2).Rand, 2, 2, 8, 2, "swish", -3) }
+	cached, copied := newVAE(), newVAE()
+	snapshot := func(ps []*nn.Param) [][]float32 {
+		var out [][]float32
+		for _, p := range ps {
+			out = append(out, append([]float32(nil), p.Data()...))
+		}
+		return out
+	}
+	before := snapshot(cached.Params())
+	encBefore := snapshot(copied.EncoderParams())
+	data := NewRNG(3, 4)
+	trainSet := make([]float32, 2*256)
+	for i := range trainSet {
+		trainSet[i] = float32(data.NormFloat64())
+	}
+	en := energy.NewMLP(NewRNG(5, 6).Rand, 2, 16, 2, "swish", 1)
+	st := EBMStage{Gen: copied, Energy: en, Target: sampler.TargetEq9, Persist: 1, Init: sampler.Gaussian,
+		Decoder: &DecoderUpdate{Model: copied, Reference: cached.Params(), LR: 1e-2, HeldOut: trainSet[:2*64]}}
+	cfg := config.EBM{Steps: 20, BatchSize: 16, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, LogEvery: 5}
+	lcfg := config.Langevin{Steps: 3, StepSize: 0.05}
+	log := memLog{}
+	if err := EBM(context.Background(), st, cfg, lcfg, trainSet, NewRNG(7, 8), nil, log, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range cached.Params() {
+		if !slices.Equal(p.Data(), before[i]) {
+			t.Fatalf("the cached VAE's %s changed", p.Name)
+		}
+	}
+	for i, p := range copied.EncoderParams() {
+		if !slices.Equal(p.Data(), encBefore[i]) {
+			t.Fatalf("the copy's encoder parameter %s changed; only its decoder should", p.Name)
+		}
+	}
+	moved := 0
+	for i, p := range copied.DecoderParams() {
+		if !slices.Equal(p.Data(), cached.DecoderParams()[i].Data()) {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the copy's decoder did not move")
+	}
+	drift, elbo := log["ebm/decoder_drift"], log["ebm/decoder_heldout_neg_elbo"]
+	if len(drift) != 4 || !(drift[0] > 0) || !(drift[3] > drift[0]) {
+		t.Errorf("decoder drift %v: want 4 points, positive and growing", drift)
+	}
+	if len(elbo) != 4 || math.IsNaN(elbo[0]) || len(log["ebm/decoder_loss"]) != 4 {
+		t.Errorf("held-out negative ELBO %v, decoder loss %v", elbo, log["ebm/decoder_loss"])
+	}
+}
+
+// Eq. 21 descends the energy: with the energy held fixed (learning rate 0),
+// the mean energy of the copy's samples falls as its decoder trains.
+func TestEBMDecoderUpdateLowersSampleEnergy(t *testing.T) {
+	cached := vae.NewGaussianVAE(NewRNG(1, 2).Rand, 2, 2, 8, 2, "swish", -3)
+	copied := vae.NewGaussianVAE(NewRNG(1, 2).Rand, 2, 2, 8, 2, "swish", -3)
+	en := energy.NewMLP(NewRNG(5, 6).Rand, 2, 16, 2, "swish", 1)
+	st := EBMStage{Gen: copied, Energy: en, Target: sampler.TargetEq9, Persist: 1, Init: sampler.Gaussian,
+		Decoder: &DecoderUpdate{Model: copied, Reference: cached.Params(), LR: 1e-2}}
+	cfg := config.EBM{Steps: 100, BatchSize: 64, LR: 0, Beta1: 0.9, Beta2: 0.999, LogEvery: 25}
+	log := memLog{}
+	if err := EBM(context.Background(), st, cfg, config.Langevin{Steps: 1, StepSize: 0.01}, make([]float32, 2*64), NewRNG(7, 8), nil, log, nil); err != nil {
+		t.Fatal(err)
+	}
+	e := log["ebm/decoder_loss"]
+	if len(e) != 4 || !(e[3] < e[0]-0.1) {
+		t.Fatalf("mean energy of the copy's samples by report: %v; want a clear fall", e)
 	}
 }
