@@ -77,7 +77,14 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	alpha := b.Scalar(cfg.EnergyReg)
 	loss := must(G.Add(must(G.Sub(mPos, mNeg)), must(G.Mul(reg, alpha))))
 	lossOut, posOut, negOut := b.Read(loss), b.Read(mPos), b.Read(mNeg)
-	params := st.Energy.Params()
+	params := nn.Trainable(st.Energy.Params())
+	var buffers []*nn.Param // spectral normalisation's vectors, saved but not trained
+	for _, p := range st.Energy.Params() {
+		if p.Buffer {
+			buffers = append(buffers, p)
+		}
+	}
+	sn, _ := st.Energy.(SpectralNormed)
 	prog, err := nn.Compile(b, loss, b.ParamNodes(params))
 	if err != nil {
 		return err
@@ -115,13 +122,18 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	p := 0.0                   // the replay probability of the current step
 	loop := &Loop{
 		Stage: "ebm", Steps: cfg.Steps, LogEvery: cfg.LogEvery,
-		Parts: []*Part{{Prog: prog, Params: params, Opt: opt, Spectral: spec,
+		Parts: []*Part{{Prog: prog, Params: params, Buffers: buffers, Opt: opt, Spectral: spec,
 			Loss: lossOut, LossWhat: "the energy loss"}},
 		RNG: rng, Checkpoint: ck, Log: log, Progress: progress,
 		Sums: sums,
 		Prepare: func(ctx context.Context, step int) error {
 			if err := G.Let(alpha, float32(EnergyRegAt(cfg, step))); err != nil {
 				return err
+			}
+			if sn != nil {
+				for _, s := range sn.SpectralNorms() {
+					s.Iterate(1)
+				}
 			}
 			p = sampler.AnnealedProb(step, lcfg.Replay.AnnealSteps, lcfg.Replay.MaxProb)
 			buf.Init(rng.Rand, eps[:st.Persist], p, st.Init)

@@ -34,7 +34,8 @@ type WGANOptions struct {
 }
 
 // SpectralNormed is a network with spectrally normalised layers, whose
-// power iteration the trainer advances once per update.
+// power iteration the trainers (the energy's, the WGAN critic's) advance
+// once per update.
 type SpectralNormed interface {
 	SpectralNorms() []*nn.SpectralNorm
 }
