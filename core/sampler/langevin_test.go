@@ -180,3 +180,70 @@ func TestLangevinNoiseFirstStep(t *testing.T) {
 		}
 	}
 }
+
+// The restarts of x-space chains: with replay probability p a chain starts
+// at a stored sample, otherwise at uniform noise on the data's range or at
+// a row of a pool of VAE samples, each decided by the stream's draws in
+// order (a Float64 for the coin, then IntN for the row, or Float64s for
+// the noise).
+func TestXSpaceRestarts(t *testing.T) {
+	stored := []float32{0.9, 0.9}
+	pool := []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}
+	tests := []struct {
+		name  string
+		fresh func(*rand.Rand, int, []float32)
+		want  func(r *rand.Rand) []float32 // what the chains must start at, from a copy of the stream
+	}{
+		{"uniform", Uniform(-1, 3), func(r *rand.Rand) []float32 {
+			var out []float32
+			for i := 0; i < 3; i++ {
+				if r.Float64() < 0.5 {
+					r.IntN(1)
+					out = append(out, stored...)
+					continue
+				}
+				out = append(out, float32(-1+4*r.Float64()), float32(-1+4*r.Float64()))
+			}
+			return out
+		}},
+		{"pool", FromPool(pool, 2), func(r *rand.Rand) []float32 {
+			var out []float32
+			for i := 0; i < 3; i++ {
+				if r.Float64() < 0.5 {
+					r.IntN(1)
+					out = append(out, stored...)
+					continue
+				}
+				k := r.IntN(3)
+				out = append(out, pool[2*k:2*k+2]...)
+			}
+			return out
+		}},
+	}
+	for _, tc := range tests {
+		buf := NewReplayBuffer(4, []int{2})
+		buf.Push([][]float32{stored})
+		x := [][]float32{make([]float32, 6)}
+		buf.Init(rand.New(rand.NewPCG(23, 24)), x, 0.5, tc.fresh)
+		want := tc.want(rand.New(rand.NewPCG(23, 24)))
+		for i := range want {
+			if x[0][i] != want[i] {
+				t.Fatalf("%s: starts %v, want %v", tc.name, x[0], want)
+			}
+		}
+		fromBuffer := 0
+		for i := 0; i < 3; i++ {
+			if x[0][2*i] == stored[0] && x[0][2*i+1] == stored[1] {
+				fromBuffer++
+			}
+		}
+		if fromBuffer == 0 || fromBuffer == 3 {
+			t.Fatalf("%s: %d of 3 chains from the buffer; the seed should give both kinds", tc.name, fromBuffer)
+		}
+		for _, v := range x[0] {
+			if tc.name == "uniform" && (v < -1 || v >= 3) {
+				t.Fatalf("uniform start %v outside [-1, 3)", v)
+			}
+		}
+	}
+}

@@ -64,6 +64,27 @@ func (r *ReplayBuffer) Init(rng *rand.Rand, groups [][]float32, p float64, fresh
 	}
 }
 
+// Uniform returns a chain start of uniform noise on [lo, hi), whatever
+// the group: the restarts of an EBM on x (IGEBM; lo, hi the data's range).
+func Uniform(lo, hi float64) func(rng *rand.Rand, group int, dst []float32) {
+	return func(rng *rand.Rand, _ int, dst []float32) {
+		for i := range dst {
+			dst[i] = float32(lo + (hi-lo)*rng.Float64())
+		}
+	}
+}
+
+// FromPool returns a chain start drawn uniformly from pool, rows of len(dst)
+// values: for an EBM on x whose chains start at samples of a pretrained
+// VAE (langevin.init: vae), drawn once into the pool.
+func FromPool(pool []float32, dim int) func(rng *rand.Rand, group int, dst []float32) {
+	rows := len(pool) / dim
+	return func(rng *rand.Rand, _ int, dst []float32) {
+		r := rng.IntN(rows)
+		copy(dst, pool[r*dim:(r+1)*dim])
+	}
+}
+
 // Gaussian writes standard normal noise into dst, whatever the group.
 func Gaussian(rng *rand.Rand, _ int, dst []float32) {
 	for i := range dst {
