@@ -9,8 +9,10 @@ ARGS ?=
 deps:
 	@./scripts/deps.sh
 
+# The binary carries the digest of the Go source it is built from, which
+# keys the stage cache (README: Tracking).
 build: deps
-	$(GO) build -o $(BIN) ./cmd/vaebm
+	$(GO) build -ldflags "-X github.com/vaebm/vaebm/pipeline.sourceDigest=$$($(GO) run ./scripts/srcdigest ./cmd/vaebm)" -o $(BIN) ./cmd/vaebm
 
 # The 25-Gaussians experiment (Sec. 5.4): table out/tables/toy-25gaussians.*,
 # figures out/plots/toy-25gaussians-*.png. Pass overrides with ARGS="seed=1".

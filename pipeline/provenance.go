@@ -52,11 +52,22 @@ var (
 	codeVersion     string
 )
 
-// CodeVersion names the exact code for the stage cache: the commit, plus a
-// digest of `git diff HEAD` when the tree is dirty, or, outside git, a
-// digest of the running executable.
+// sourceDigest is the digest of the Go source the binary was built from
+// (scripts/srcdigest), stamped in by the Makefile's build:
+// -ldflags "-X github.com/vaebm/vaebm/pipeline.sourceDigest=…".
+var sourceDigest string
+
+// CodeVersion names the code for the stage cache. A binary built by make
+// carries the digest of the source it was built from, so that an edit of
+// documentation, experiment files or tests keeps cached stages. Otherwise
+// (go build, go test) it is the commit, plus a digest of `git diff HEAD`
+// when the tree is dirty, or, outside git, a digest of the executable.
 func CodeVersion() string {
 	codeVersionOnce.Do(func() {
+		if sourceDigest != "" {
+			codeVersion = "src." + sourceDigest
+			return
+		}
 		p := CurrentProvenance()
 		if p.GitCommit != "unknown" {
 			codeVersion = p.GitCommit
