@@ -18,7 +18,7 @@ type Loop struct {
 	// Stage names the metrics (Stage+"/loss"), the progress bar and errors.
 	Stage    string
 	Steps    int
-	LogEvery int
+	LogEvery int // steps between reports; below 1 means every step
 	// Parts are the optimisations of one step, in order: one for most
 	// trainers; a critic and a generator for a GAN.
 	Parts []*Part
@@ -162,8 +162,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		if l.Observe != nil {
 			l.Observe(step)
 		}
-		if step%l.LogEvery == 0 || step == l.Steps {
-			n := float64((step-1)%l.LogEvery + 1)
+		if every := max(l.LogEvery, 1); step%every == 0 || step == l.Steps {
+			n := float64((step-1)%every + 1)
 			for i, p := range l.Parts {
 				u := float64(max(p.updates, 1))
 				l.Log.Log(l.key(i, "loss"), step, p.sumLoss/u)
