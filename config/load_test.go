@@ -156,6 +156,7 @@ func TestValidateStackedMNIST(t *testing.T) {
 		{"negative spectral", "lr: 1.0e-3}", "lr: 1.0e-3, spectral_reg: -1}", "spectral_reg"},
 		{"mean negatives without a decoder", "lr: 1.0e-3}", "lr: 1.0e-3, mean_negatives: true}", "ebm.mean_negatives"},
 		{"mean energy without a decoder", "step_size: 0.1}", "step_size: 0.1, mean_energy: true}", "langevin.mean_energy"},
+		{"spectral and weight normalisation", "arch: resnet", "arch: resnet, spectral_norm: true, weight_norm: true", "ebm.spectral_norm"},
 		{"unknown step rule", "step_size: 0.1}", "step_size: 0.1, rule: mala}", "langevin.rule"},
 		{"noise std with the ula rule", "step_size: 0.1}", "step_size: 0.1, noise_std: 0.005}", "langevin.noise_std"},
 		{"negative noise std", "step_size: 0.1}", "step_size: 0.1, rule: noise_first, noise_std: -1}", "langevin.noise_std"},

@@ -107,8 +107,11 @@ type EBM struct {
 	Blocks []Block `yaml:"blocks,omitempty"`
 	// WeightNorm puts the resnet's convolutions under weight normalisation
 	// with data-dependent initialisation on the first batch (App. E).
-	WeightNorm bool   `yaml:"weight_norm"`
-	Activation string `yaml:"activation"`
+	WeightNorm bool `yaml:"weight_norm"`
+	// SpectralNorm puts the resnet's layers under spectral normalisation
+	// (IGEBM, App. F), one power iteration per training step.
+	SpectralNorm bool   `yaml:"spectral_norm"`
+	Activation   string `yaml:"activation"`
 	// InputScale multiplies x before the energy's first layer (default 1).
 	InputScale  float64 `yaml:"input_scale"`
 	Steps       int     `yaml:"steps"`

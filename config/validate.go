@@ -84,6 +84,9 @@ func (e *Experiment) Validate() error {
 			return bad(p.key, "must be > 0 (is %v)", p.v)
 		}
 	}
+	if e.EBM.SpectralNorm && (e.EBM.Arch != "resnet" || e.EBM.WeightNorm) {
+		return bad("ebm.spectral_norm", "needs arch resnet without weight_norm (arch %q, weight_norm %v)", e.EBM.Arch, e.EBM.WeightNorm)
+	}
 	if e.EBM.MeanNegatives && e.Method != "vaebm" {
 		return bad("ebm.mean_negatives", "needs method vaebm (a decoder mean); method is %q", e.Method)
 	}

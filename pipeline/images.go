@@ -93,6 +93,9 @@ func newImageModels(exp config.Experiment, t imageTask) (imageModels, error) {
 	if exp.EBM.WeightNorm {
 		en.WeightNormalize()
 	}
+	if exp.EBM.SpectralNorm {
+		en.SpectralNormalize(newRNG(exp.Seed, streamSpectralInit))
+	}
 	return imageModels{vae: v, energy: en}, nil
 }
 

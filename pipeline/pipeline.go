@@ -37,6 +37,7 @@ const (
 	streamEBMTrain
 	streamEval
 	streamSample
+	streamSpectralInit
 )
 
 func newRNG(seed uint64, stream uint64) *rand.Rand {

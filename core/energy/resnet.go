@@ -174,6 +174,31 @@ func (r *ResNet) WeightNormalize() {
 	}
 }
 
+// SpectralNormalize puts every convolution and the head under spectral
+// normalisation (IGEBM's energies and App. F's WGAN critic); rng starts
+// the power iterations.
+func (r *ResNet) SpectralNormalize(rng *rand.Rand) {
+	for _, c := range r.convs() {
+		c.SpectralNormalize(rng)
+	}
+	r.Head.SpectralNormalize(rng)
+}
+
+// SpectralNorms returns the spectral normalisations of the layers, for the
+// trainers to advance their power iterations; none without them.
+func (r *ResNet) SpectralNorms() []*nn.SpectralNorm {
+	var out []*nn.SpectralNorm
+	for _, c := range r.convs() {
+		if c.Spectral != nil {
+			out = append(out, c.Spectral)
+		}
+	}
+	if r.Head.Spectral != nil {
+		out = append(out, r.Head.Spectral)
+	}
+	return out
+}
+
 // DataInit is the data-dependent initialisation of weight normalisation
 // (Salimans & Kingma 2016): layer by layer in data order, the gain and bias
 // are set so that the convolution's outputs on the batch x (n images) have
