@@ -282,3 +282,42 @@ func TestDrawChainStartTemperature(t *testing.T) {
 		}
 	}
 }
+
+// The training-curve figure has a panel per stage a run logged: a run with
+// only WGAN curves gets a figure, and a run with none an error, not an
+// empty figure.
+func TestTrainingCurvesFollowTheStages(t *testing.T) {
+	out := t.TempDir()
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := func(name string, keys ...string) int64 {
+		t.Helper()
+		r, err := db.StartRun(context.Background(), tracker.RunSpec{Experiment: "x", Name: name, Config: "{}"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			for s := 1; s <= 3; s++ {
+				r.Log(k, s, float64(s))
+			}
+		}
+		if err := r.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	wgan := start("wgan", "wgan/loss", "wgan/generator_loss")
+	path := filepath.Join(out, "wgan.png")
+	if err := TrainingCurves(db, wgan, path); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Fatalf("no figure: %v", err)
+	}
+	if err := TrainingCurves(db, start("none"), filepath.Join(out, "none.png")); err == nil {
+		t.Error("a run without curves got a figure")
+	}
+}

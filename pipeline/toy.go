@@ -524,37 +524,50 @@ func writeToyFigures(ctx context.Context, exp config.Experiment, opts Options, r
 	return nil
 }
 
-// TrainingCurves plots the stage-1 and stage-2 losses of a run.
+// curvePanels are the training-curve panels, by the stage whose metrics
+// they draw; a run gets those of the stages it logged.
+var curvePanels = []struct {
+	stage, title string
+	keys         []string
+}{
+	{"vae", "VAE: negative ELBO (nats)", []string{"vae/neg_elbo", "vae/recon", "vae/kl"}},
+	{"ebm", "EBM: mean energy", []string{"ebm/energy_pos", "ebm/energy_neg"}},
+	{"ebm", "App. C: decoder copy's drift ‖θ′ − θ‖/‖θ‖", []string{"ebm/decoder_drift"}},
+	{"wgan", "WGAN: critic and generator losses", []string{"wgan/loss", "wgan/generator_loss"}},
+}
+
+// TrainingCurves plots the training curves of a run: a panel for each
+// stage that logged them, from the run that trained the stage when it was
+// reused from the stage cache.
 func TrainingCurves(db *tracker.DB, id int64, path string) error {
-	panels := []struct {
-		title string
-		keys  []string
-	}{
-		{"VAE: negative ELBO (nats)", []string{"vae/neg_elbo", "vae/recon", "vae/kl"}},
-		{"EBM: mean energy", []string{"ebm/energy_pos", "ebm/energy_neg"}},
-	}
-	// A stage reused from the stage cache has its curves in the run that trained it.
 	source := map[string]int64{}
-	for _, stage := range []string{"vae", "ebm"} {
-		source[stage] = id
-		if _, src, err := db.Series(id, "stage/"+stage+"_source_run"); err == nil && len(src) == 1 {
-			source[stage] = int64(src[0])
+	for _, p := range curvePanels {
+		source[p.stage] = id
+		if _, src, err := db.Series(id, "stage/"+p.stage+"_source_run"); err == nil && len(src) == 1 {
+			source[p.stage] = int64(src[0])
 		}
 	}
 	var titles []string
 	var series [][]plots.Series
-	for _, p := range panels {
+	for _, p := range curvePanels {
 		var ss []plots.Series
+		points := 0
 		for _, k := range p.keys {
-			from := source[k[:strings.Index(k, "/")]]
-			steps, vals, err := db.Series(from, k)
+			steps, vals, err := db.Series(source[p.stage], k)
 			if err != nil {
 				return err
 			}
+			points += len(steps)
 			ss = append(ss, plots.Series{Name: k, X: steps, Y: vals})
+		}
+		if points == 0 {
+			continue // a stage this run's method does not have
 		}
 		titles = append(titles, p.title)
 		series = append(series, ss)
+	}
+	if len(titles) == 0 {
+		return fmt.Errorf("run %d logged no training curves", id)
 	}
 	return plots.Curves(path, titles, series)
 }
