@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/data"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/tracker"
@@ -27,25 +26,9 @@ import (
 // format and scores the samples with the run's judges.
 func TestFashionMNISTSmokeEndToEnd(t *testing.T) {
 	dir := writeMNISTFixture(t, 200, 80)
-	out := t.TempDir()
-	exp, err := config.Load("../experiments/fashion-mnist.yaml", []string{"scale=smoke", "data.dir=" + dir, "data.train_size=200"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, out := testDB(t)
 	var log bytes.Buffer
-	ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db, Log: &log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := db.Get(ids[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, exp := runSmoke(t, Options{OutDir: out, DB: db, Log: &log}, "../experiments/fashion-mnist.yaml", "data.dir="+dir, "data.train_size=200")
 	if r.Status != tracker.Finished {
 		t.Fatalf("status %s", r.Status)
 	}
@@ -121,7 +104,7 @@ func TestFashionMNISTSmokeEndToEnd(t *testing.T) {
 	// Samples in every format, scored by the run's judges.
 	for _, format := range []string{"idx", "npy", "png"} {
 		var report bytes.Buffer
-		path, err := Sample(context.Background(), db, out, ids[0], 12, "vaebm", "", SampleOptions{Steps: 1, Format: format, Score: &report})
+		path, err := Sample(context.Background(), db, out, r.ID, 12, "vaebm", "", SampleOptions{Steps: 1, Format: format, Score: &report})
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
@@ -163,7 +146,7 @@ func TestFashionMNISTSmokeEndToEnd(t *testing.T) {
 		format string
 		want   string
 	}{{12, "jpeg", "--format"}, {MaxSampleValues/784 + 1, "", "--n"}} {
-		_, err := Sample(context.Background(), db, out, ids[0], tc.n, "vaebm", "", SampleOptions{Format: tc.format})
+		_, err := Sample(context.Background(), db, out, r.ID, tc.n, "vaebm", "", SampleOptions{Format: tc.format})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("n %d format %q: got %v, want an error naming %s", tc.n, tc.format, err, tc.want)
 		}
@@ -239,30 +222,14 @@ func writeCIFARFixture(t *testing.T, perFile int) string {
 // files a user supplies.
 func TestCIFAR10SmokeEndToEnd(t *testing.T) {
 	dir := writeCIFARFixture(t, 64)
-	out := t.TempDir()
-	exp, err := config.Load("../experiments/cifar10.yaml", []string{"scale=smoke", "data.dir=" + dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := db.Get(ids[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, out := testDB(t)
+	r, exp := runSmoke(t, Options{OutDir: out, DB: db}, "../experiments/cifar10.yaml", "data.dir="+dir)
 	for _, k := range []string{"eval/vae_cfid", "eval/vaebm_cfid", "eval/data_cfid", "eval/vaebm_cfid2", "eval/vaebm_cis"} {
 		if v, ok := r.Metrics[k]; !ok || !(v >= 0) {
 			t.Errorf("%s = %v (recorded %v)", k, v, ok)
 		}
 	}
-	path, err := Sample(context.Background(), db, out, ids[0], 3, "vae", "", SampleOptions{Format: "png"})
+	path, err := Sample(context.Background(), db, out, r.ID, 3, "vae", "", SampleOptions{Format: "png"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,25 +264,9 @@ func TestJudgesRefuseNonFiniteSamples(t *testing.T) {
 // iteration's vectors, and `vaebm sample` reloads it.
 func TestSpectralNormEnergySmoke(t *testing.T) {
 	dir := writeMNISTFixture(t, 200, 80)
-	out := t.TempDir()
-	exp, err := config.Load("../experiments/fashion-mnist.yaml", []string{"scale=smoke", "data.dir=" + dir, "data.train_size=200",
-		"ebm.weight_norm=false", "ebm.spectral_norm=true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := db.Get(ids[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, out := testDB(t)
+	r, exp := runSmoke(t, Options{OutDir: out, DB: db}, "../experiments/fashion-mnist.yaml",
+		"data.dir="+dir, "data.train_size=200", "ebm.weight_norm=false", "ebm.spectral_norm=true")
 	if v := r.Metrics["eval/vaebm_cfid"]; r.Status != tracker.Finished || !(v >= 0) {
 		t.Fatalf("status %s, vaebm classifier-FID %v", r.Status, v)
 	}

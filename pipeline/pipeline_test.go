@@ -15,25 +15,56 @@ import (
 	"github.com/vaebm/vaebm/tracker"
 )
 
-// smokeRun runs the toy at the smoke scale with extra overrides into a
-// temporary output folder whose DB is closed when the test ends.
-func smokeRun(t *testing.T, overrides ...string) (db *tracker.DB, out string, id int64, err error) {
+// testDB opens a tracker database in a fresh output folder; it is closed
+// when the test ends.
+func testDB(t *testing.T) (db *tracker.DB, out string) {
 	t.Helper()
 	out = t.TempDir()
-	exp, err := config.Load("../experiments/toy-25gaussians.yaml", append([]string{"scale=smoke"}, overrides...))
+	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if db, err = tracker.Open(filepath.Join(out, "vaebm.db")); err != nil {
+	t.Cleanup(func() { db.Close() })
+	return db, out
+}
+
+// runSmoke runs an experiment file at the smoke scale with extra overrides,
+// into opts' output folder and DB, and returns the first run's record and
+// the experiment run; any error ends the test.
+func runSmoke(t *testing.T, opts Options, file string, overrides ...string) (tracker.RunInfo, config.Experiment) {
+	t.Helper()
+	exp, err := config.Load(file, append([]string{"scale=smoke"}, overrides...))
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	ids, err := Run(context.Background(), exp, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := opts.DB.Get(ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, exp
+}
+
+// smokeRun runs the toy at the smoke scale with extra overrides into a
+// fresh output folder and returns the run's error rather than failing.
+func smokeRun(t *testing.T, overrides ...string) (db *tracker.DB, out string, id int64, err error) {
+	t.Helper()
+	db, out = testDB(t)
+	exp, err := config.Load(toyFile, append([]string{"scale=smoke"}, overrides...))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
 	if len(ids) > 0 {
 		id = ids[0]
 	}
 	return db, out, id, err
 }
+
+const toyFile = "../experiments/toy-25gaussians.yaml"
 
 // The smoke scale runs every stage of the toy in about a second: the run
 // must finish, record its metrics and artifacts, and write the table, the
@@ -129,26 +160,10 @@ func TestFailedRunIsRecorded(t *testing.T) {
 // trained VAE from the stage cache (its parameters are bit-identical), a
 // different EBM setting does not invalidate it, and Force retrains.
 func TestVAEStageCache(t *testing.T) {
-	out := t.TempDir()
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, out := testDB(t)
 	runWith := func(force bool, overrides ...string) tracker.RunInfo {
 		t.Helper()
-		exp, err := config.Load("../experiments/toy-25gaussians.yaml", append([]string{"scale=smoke"}, overrides...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db, Force: force})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := db.Get(ids[0])
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, _ := runSmoke(t, Options{OutDir: out, DB: db, Force: force}, toyFile, overrides...)
 		return r
 	}
 	first := runWith(false)
@@ -179,26 +194,10 @@ func TestVAEStageCache(t *testing.T) {
 // reuses it, since only training is cached; a different ebm setting
 // retrains it on the cached VAE.
 func TestEBMStageCache(t *testing.T) {
-	out := t.TempDir()
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, out := testDB(t)
 	runWith := func(overrides ...string) tracker.RunInfo {
 		t.Helper()
-		exp, err := config.Load("../experiments/toy-25gaussians.yaml", append([]string{"scale=smoke"}, overrides...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := db.Get(ids[0])
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, _ := runSmoke(t, Options{OutDir: out, DB: db}, toyFile, overrides...)
 		return r
 	}
 	first := runWith()
@@ -287,12 +286,7 @@ func TestDrawChainStartTemperature(t *testing.T) {
 // only WGAN curves gets a figure, and a run with none an error, not an
 // empty figure.
 func TestTrainingCurvesFollowTheStages(t *testing.T) {
-	out := t.TempDir()
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, out := testDB(t)
 	start := func(name string, keys ...string) int64 {
 		t.Helper()
 		r, err := db.StartRun(context.Background(), tracker.RunSpec{Experiment: "x", Name: name, Config: "{}"})

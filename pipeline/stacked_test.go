@@ -60,24 +60,8 @@ func writeMNISTFixture(t *testing.T, train, test int) string {
 // both, Table 5 and the figures; `vaebm sample` then writes IDX and PNG.
 func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 	mnist := writeMNISTFixture(t, 200, 50)
-	out := t.TempDir()
-	exp, err := config.Load("../experiments/stackedmnist.yaml", []string{"scale=smoke", "data.dir=" + mnist})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := db.Get(ids[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, out := testDB(t)
+	r, exp := runSmoke(t, Options{OutDir: out, DB: db}, "../experiments/stackedmnist.yaml", "data.dir="+mnist)
 	if r.Status != tracker.Finished {
 		t.Fatalf("status %s", r.Status)
 	}
@@ -143,7 +127,7 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 	}
 
 	var report bytes.Buffer
-	path, err := Sample(context.Background(), db, out, ids[0], 7, "vaebm", "", SampleOptions{Steps: 1, Score: &report})
+	path, err := Sample(context.Background(), db, out, r.ID, 7, "vaebm", "", SampleOptions{Steps: 1, Score: &report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,16 +148,11 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 
 // A missing MNIST folder fails the run with a message naming it.
 func TestStackedMNISTMissingData(t *testing.T) {
-	out := t.TempDir()
+	db, out := testDB(t)
 	exp, err := config.Load("../experiments/stackedmnist.yaml", []string{"scale=smoke", "data.dir=" + filepath.Join(out, "nowhere")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := tracker.Open(filepath.Join(out, "vaebm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	_, err = Run(context.Background(), exp, Options{OutDir: out, DB: db})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("nowhere")) {
 		t.Fatalf("got %v, want an error naming the missing folder", err)
