@@ -67,23 +67,7 @@ func TestBatchNormMatchesNaive(t *testing.T) {
 		g64[i], b64[i] = float64(bn.Gamma.Data()[i]), float64(bn.Beta.Data()[i])
 	}
 	run := func(train bool) []float32 {
-		b := NewBuilder()
-		x, xt := b.Input("x", n, c, h, w)
-		copy(xt.Data().([]float32), xv)
-		y, err := bn.Forward(b, x, train)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := b.Read(y)
-		p, err := Compile(b, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		if err := p.Run(); err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), out.Values()...)
+		return forwardValues(t, func(b *Builder, x *G.Node) (*G.Node, error) { return bn.Forward(b, x, train) }, xv, n, c, h, w)
 	}
 	want, mean, vr := naiveBatchNorm(x64, n, c, h*w, g64, b64, bn.Eps)
 	got := run(true)

@@ -75,27 +75,7 @@ func (s *SpectralRegularizer) AddGrad(ps []*Param, grads [][]float32, iters int)
 			weightNorm(dir, g, w, rows, cols)
 		}
 		u, v := s.u[k], s.v[k]
-		var sigma float64
-		for it := 0; it < max(iters, 1); it++ {
-			// v = Wᵀu / ‖Wᵀu‖, u = Wv / ‖Wv‖, σ = uᵀWv = ‖Wv‖.
-			clear(v)
-			for r := 0; r < rows; r++ {
-				ur := u[r]
-				for c, x := range w[r*cols : (r+1)*cols] {
-					v[c] += ur * x
-				}
-			}
-			normalize(v)
-			for r := 0; r < rows; r++ {
-				var dot float64
-				for c, x := range w[r*cols : (r+1)*cols] {
-					dot += x * v[c]
-				}
-				u[r] = dot
-			}
-			sigma = normalize(u)
-		}
-		total += sigma
+		total += powerIterate(w, u, v, rows, cols, max(iters, 1))
 		// ∂σ/∂W = u vᵀ, then through the weight normalisation if any.
 		dw := grow(&s.dw, rows*cols)
 		for r := 0; r < rows; r++ {
@@ -133,6 +113,31 @@ func addTo(grads [][]float32, index map[*Param]int, p *Param, d []float64) {
 	for j, x := range d {
 		g[j] += float32(x)
 	}
+}
+
+// powerIterate runs n ≥ 1 steps of power iteration on the rows×cols
+// matrix w from u: v ← Wᵀu/‖Wᵀu‖, u ← Wv/‖Wv‖. It returns σ = uᵀWv = ‖Wv‖
+// of the last step, the estimate of w's largest singular value.
+func powerIterate(w, u, v []float64, rows, cols, n int) (sigma float64) {
+	for it := 0; it < n; it++ {
+		clear(v)
+		for r := 0; r < rows; r++ {
+			ur := u[r]
+			for c, x := range w[r*cols : (r+1)*cols] {
+				v[c] += ur * x
+			}
+		}
+		normalize(v)
+		for r := 0; r < rows; r++ {
+			var dot float64
+			for c, x := range w[r*cols : (r+1)*cols] {
+				dot += x * v[c]
+			}
+			u[r] = dot
+		}
+		sigma = normalize(u)
+	}
+	return sigma
 }
 
 func normalize(x []float64) float64 {

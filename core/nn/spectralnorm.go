@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
@@ -17,54 +16,56 @@ import (
 type SpectralNorm struct {
 	W    *Param
 	U, V *Param // buffers: saved with the parameters, not trained
+
+	w, u, v []float64 // scratch for the power iteration, which runs in float64
 }
 
 // NewSpectralNorm puts w under spectral normalisation, starting the power
 // iteration from a random u and running it once.
 func NewSpectralNorm(rng *rand.Rand, w *Param) *SpectralNorm {
-	rows, cols := spectralShape(w)
+	rows, cols := matrixShape(w)
 	s := &SpectralNorm{W: w, U: NewParam(w.Name+".sn_u", rows), V: NewParam(w.Name+".sn_v", cols)}
 	s.U.Buffer, s.V.Buffer = true, true
 	u := s.U.Data()
 	for i := range u {
 		u[i] = float32(rng.NormFloat64())
 	}
-	normalize32(u)
 	s.Iterate(1)
 	return s
 }
 
-func spectralShape(w *Param) (rows, cols int) {
-	sh := w.T.Shape()
-	return sh[0], sh.TotalSize() / sh[0]
-}
-
-// Iterate runs n steps of power iteration on the current weight:
-// v ← Wᵀu/‖Wᵀu‖, u ← Wv/‖Wv‖. It returns the estimate uᵀWv of σ(W).
+// Iterate runs n steps of power iteration on the current weight (the
+// spectral regulariser's, in float64, from the stored u) and stores u and
+// v. It returns the estimate uᵀWv of σ(W) from the stored vectors, which
+// is what the graph divides by.
 func (s *SpectralNorm) Iterate(n int) float64 {
-	rows, cols := spectralShape(s.W)
-	w, u, v := s.W.Data(), s.U.Data(), s.V.Data()
-	for it := 0; it < n; it++ {
-		for j := range v {
-			v[j] = 0
-		}
-		for i := 0; i < rows; i++ {
-			ui := u[i]
-			for j, wij := range w[i*cols : (i+1)*cols] {
-				v[j] += wij * ui
-			}
-		}
-		normalize32(v)
-		for i := 0; i < rows; i++ {
-			u[i] = dot32(w[i*cols:(i+1)*cols], v)
-		}
-		normalize32(u)
+	rows, cols := matrixShape(s.W)
+	w, u, v := toF64(grow(&s.w, rows*cols), s.W.Data()), toF64(grow(&s.u, rows), s.U.Data()), grow(&s.v, cols)
+	if n > 0 {
+		powerIterate(w, u, v, rows, cols, n)
+		// Round to what is stored, so that σ below is the graph's.
+		toF64(u, toF32(s.U.Data(), u))
+		toF64(v, toF32(s.V.Data(), v))
+	} else {
+		toF64(v, s.V.Data())
 	}
-	sigma := 0.0
-	for i := 0; i < rows; i++ {
-		sigma += float64(u[i]) * float64(dot32(w[i*cols:(i+1)*cols], v))
+	var sigma float64
+	for r := 0; r < rows; r++ {
+		var dot float64
+		for c, x := range w[r*cols : (r+1)*cols] {
+			dot += x * v[c]
+		}
+		sigma += u[r] * dot
 	}
 	return sigma
+}
+
+// toF32 writes x into dst as float32 and returns dst.
+func toF32(dst []float32, x []float64) []float32 {
+	for i, v := range x {
+		dst[i] = float32(v)
+	}
+	return dst
 }
 
 // Apply returns the node of W/σ(W) for w, the node of s.W (or, in tests,
@@ -95,24 +96,4 @@ func (s *SpectralNorm) Apply(w, u, v *G.Node) (*G.Node, error) {
 // Node adds W/σ(W) to b's graph.
 func (s *SpectralNorm) Node(b *Builder) (*G.Node, error) {
 	return s.Apply(b.Node(s.W), b.Node(s.U), b.Node(s.V))
-}
-
-func dot32(a, b []float32) float32 {
-	var s float64
-	for i := range a {
-		s += float64(a[i]) * float64(b[i])
-	}
-	return float32(s)
-}
-
-// normalize32 scales x to unit length (PyTorch's eps of 1e-12 guards zero).
-func normalize32(x []float32) {
-	var s float64
-	for _, v := range x {
-		s += float64(v) * float64(v)
-	}
-	n := math.Max(math.Sqrt(s), 1e-12)
-	for i := range x {
-		x[i] = float32(float64(x[i]) / n)
-	}
 }

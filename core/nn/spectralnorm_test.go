@@ -38,7 +38,7 @@ func TestSpectralNormSigma(t *testing.T) {
 		w.InitUniform(rng, 1)
 		s := NewSpectralNorm(rng, w)
 		got := s.Iterate(100)
-		rows, cols := spectralShape(w)
+		rows, cols := matrixShape(w)
 		data := make([]float64, rows*cols)
 		for i, v := range w.Data() {
 			data[i] = float64(v)
@@ -86,26 +86,6 @@ func TestSpectralNormSigma(t *testing.T) {
 // with W/σ(W) in place of W, and lists u and v as buffers.
 func TestSpectralNormLayers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
-	run := func(f func(b *Builder, x *G.Node) (*G.Node, error), x []float32, shape ...int) []float32 {
-		t.Helper()
-		b := NewBuilder()
-		xn, xt := b.Input("x", shape...)
-		copy(xt.Data().([]float32), x)
-		y, err := f(b, xn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := b.Read(y)
-		p, err := Compile(b, y, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		if err := p.Run(); err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32(nil), out.Values()...)
-	}
 	x := make([]float32, 2*3*5*5)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
@@ -127,7 +107,7 @@ func TestSpectralNormLayers(t *testing.T) {
 		plain := len(tc.params())
 		sn := NewSpectralNorm(rng, tc.w)
 		tc.set(sn)
-		got := run(tc.forward, x, tc.shape...)
+		got := forwardValues(t, tc.forward, x, tc.shape...)
 		if n := len(tc.params()); n != plain+2 || len(Trainable(tc.params())) != plain {
 			t.Errorf("%s: %d params (%d trained), want %d (%d)", tc.name, n, len(Trainable(tc.params())), plain+2, plain)
 		}
@@ -137,7 +117,7 @@ func TestSpectralNormLayers(t *testing.T) {
 			tc.w.Data()[i] = float32(float64(v) / sigma)
 		}
 		tc.set(nil)
-		want := run(tc.forward, x, tc.shape...)
+		want := forwardValues(t, tc.forward, x, tc.shape...)
 		copy(tc.w.Data(), orig)
 		for i := range want {
 			if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
