@@ -70,6 +70,18 @@ func Trainable(ps []*Param) []*Param {
 	return out
 }
 
+// Buffers returns the params that are saved but not trained: the
+// complement of Trainable.
+func Buffers(ps []*Param) []*Param {
+	var out []*Param
+	for _, p := range ps {
+		if p.Buffer {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // bnGeom views an input as (n, c, s): s = H·W values per plane, 1 for (N, C).
 type bnGeom struct {
 	shape   tensor.Shape

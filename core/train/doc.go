@@ -12,6 +12,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/core/sampler"
 )
 
 // Logger records a metric point; the tracker implements it.
@@ -45,3 +50,42 @@ func minibatch(rng *rand.Rand, src, dst []float32, dim int) {
 
 // FailedStep makes the step available to the tracker, which stores it with the failed run.
 func (e *NonFiniteError) FailedStep() int { return e.Step }
+
+// fillNormal writes standard normal noise into every group of eps.
+func fillNormal(rng *RNG, eps [][]float32) {
+	for _, e := range eps {
+		for i := range e {
+			e[i] = float32(rng.NormFloat64())
+		}
+	}
+}
+
+// cosineRate is a learning rate that decays from lr to 0 on a half cosine
+// over steps (App. F's schedule for the WGAN generator and App. C's decoder).
+func cosineRate(lr float64, step, steps int) float64 {
+	return lr * 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(steps)))
+}
+
+// generatorInput adds batch noise inputs for gen to b (named prefix_epsK)
+// and x = T(ε); it returns x and the inputs' buffers.
+func generatorInput(b *nn.Builder, gen sampler.Generator, batch int, prefix string) (*G.Node, [][]float32, error) {
+	var nodes []*G.Node
+	var bufs [][]float32
+	for i, d := range gen.EpsDims() {
+		n, t := b.Input(fmt.Sprintf("%s_eps%d", prefix, i), batch, d)
+		nodes = append(nodes, n)
+		bufs = append(bufs, t.Data().([]float32))
+	}
+	x, _, err := gen.Transform(b, nodes)
+	return x, bufs, err
+}
+
+// advanceSpectralNorms takes one power-iteration step of every spectral
+// normalisation in net, if it has any.
+func advanceSpectralNorms(net any) {
+	if sn, ok := net.(SpectralNormed); ok {
+		for _, s := range sn.SpectralNorms() {
+			s.Iterate(1)
+		}
+	}
+}

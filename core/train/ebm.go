@@ -78,13 +78,6 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	loss := must(G.Add(must(G.Sub(mPos, mNeg)), must(G.Mul(reg, alpha))))
 	lossOut, posOut, negOut := b.Read(loss), b.Read(mPos), b.Read(mNeg)
 	params := nn.Trainable(st.Energy.Params())
-	var buffers []*nn.Param // spectral normalisation's vectors, saved but not trained
-	for _, p := range st.Energy.Params() {
-		if p.Buffer {
-			buffers = append(buffers, p)
-		}
-	}
-	sn, _ := st.Energy.(SpectralNormed)
 	prog, err := nn.Compile(b, loss, b.ParamNodes(params))
 	if err != nil {
 		return err
@@ -113,7 +106,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	posBuf, negBuf := posT.Data().([]float32), negT.Data().([]float32)
 	var dec *decoderPart
 	if st.Decoder != nil {
-		if dec, err = newDecoderPart(st, cfg, lang.EpsDims()); err != nil {
+		if dec, err = newDecoderPart(st, cfg); err != nil {
 			return err
 		}
 		defer dec.close()
@@ -122,7 +115,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	p := 0.0                   // the replay probability of the current step
 	loop := &Loop{
 		Stage: "ebm", Steps: cfg.Steps, LogEvery: cfg.LogEvery,
-		Parts: []*Part{{Prog: prog, Params: params, Buffers: buffers, Opt: opt, Spectral: spec,
+		Parts: []*Part{{Prog: prog, Params: params, Buffers: nn.Buffers(st.Energy.Params()), Opt: opt, Spectral: spec,
 			Loss: lossOut, LossWhat: "the energy loss"}},
 		RNG: rng, Checkpoint: ck, Log: log, Progress: progress,
 		Sums: sums,
@@ -130,11 +123,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 			if err := G.Let(alpha, float32(EnergyRegAt(cfg, step))); err != nil {
 				return err
 			}
-			if sn != nil {
-				for _, s := range sn.SpectralNorms() {
-					s.Iterate(1)
-				}
-			}
+			advanceSpectralNorms(st.Energy)
 			p = sampler.AnnealedProb(step, lcfg.Replay.AnnealSteps, lcfg.Replay.MaxProb)
 			buf.Init(rng.Rand, eps[:st.Persist], p, st.Init)
 			for g := st.Persist; g < len(dims); g++ {
@@ -188,12 +177,8 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	}
 	if dec != nil {
 		dec.part.Prepare = func(_ context.Context, step, _ int) error {
-			dec.part.Opt.LR = st.Decoder.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(cfg.Steps)))
-			for _, e := range dec.eps {
-				for i := range e {
-					e[i] = float32(rng.NormFloat64())
-				}
-			}
+			dec.part.Opt.LR = cosineRate(st.Decoder.LR, step, cfg.Steps)
+			fillNormal(rng, dec.eps)
 			return nil
 		}
 		loop.Parts = append(loop.Parts, dec.part)
@@ -213,7 +198,7 @@ type decoderPart struct {
 	heldNoise []float32
 }
 
-func newDecoderPart(st EBMStage, cfg config.EBM, dims []int) (*decoderPart, error) {
+func newDecoderPart(st EBMStage, cfg config.EBM) (*decoderPart, error) {
 	du := st.Decoder
 	all := du.Model.Params()
 	if len(du.Reference) != len(all) {
@@ -221,16 +206,11 @@ func newDecoderPart(st EBMStage, cfg config.EBM, dims []int) (*decoderPart, erro
 	}
 	b := nn.NewBuilder()
 	d := &decoderPart{}
-	var nodes []*G.Node
-	for i, n := range dims {
-		node, t := b.Input(fmt.Sprintf("dec_eps%d", i), cfg.BatchSize, n)
-		nodes = append(nodes, node)
-		d.eps = append(d.eps, t.Data().([]float32))
-	}
-	x, _, err := st.Gen.Transform(b, nodes)
+	x, eps, err := generatorInput(b, st.Gen, cfg.BatchSize, "dec")
 	if err != nil {
 		return nil, err
 	}
+	d.eps = eps
 	e, err := st.Energy.Forward(b, x)
 	if err != nil {
 		return nil, err
@@ -265,11 +245,8 @@ func newDecoderPart(st EBMStage, cfg config.EBM, dims []int) (*decoderPart, erro
 		d.heldOut = du.HeldOut[:n*xdim]
 		// One fixed draw of the ELBO's noise, so that the logged values
 		// differ by θ′ alone.
-		rng := NewRNG(0, 21)
 		d.heldNoise = make([]float32, len(d.elbo.Noise))
-		for i := range d.heldNoise {
-			d.heldNoise[i] = float32(rng.NormFloat64())
-		}
+		fillNormal(NewRNG(0, 21), [][]float32{d.heldNoise})
 	}
 	return d, nil
 }

@@ -75,9 +75,7 @@ func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, r
 				}
 			}
 			minibatch(rng.Rand, trainSet, x, len(x)/cfg.BatchSize)
-			for i := range noise {
-				noise[i] = float32(rng.NormFloat64())
-			}
+			fillNormal(rng, [][]float32{noise})
 			return nil
 		},
 		Observe: func(int) {

@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 
@@ -60,21 +59,10 @@ func (g *wganGraphs) Close() {
 // is differentiated only with respect to its own part's parameters.
 func newWGANGraphs(st WGANStage, o WGANOptions) (*wganGraphs, error) {
 	must := G.Must
-	fake := func(b *nn.Builder, name string) (*G.Node, [][]float32, error) {
-		var nodes []*G.Node
-		var bufs [][]float32
-		for i, d := range st.Gen.EpsDims() {
-			n, t := b.Input(fmt.Sprintf("%s_eps%d", name, i), o.BatchSize, d)
-			nodes = append(nodes, n)
-			bufs = append(bufs, t.Data().([]float32))
-		}
-		x, _, err := st.Gen.Transform(b, nodes)
-		return x, bufs, err
-	}
 	g := &wganGraphs{}
 
 	cb := nn.NewBuilder()
-	xFake, eps, err := fake(cb, "critic")
+	xFake, eps, err := generatorInput(cb, st.Gen, o.BatchSize, "critic")
 	if err != nil {
 		return nil, err
 	}
@@ -97,17 +85,11 @@ func newWGANGraphs(st WGANStage, o WGANOptions) (*wganGraphs, error) {
 	}
 	cOpt := nn.NewAdam(criticParams, o.CriticLR)
 	cOpt.Beta1, cOpt.Beta2 = o.Beta1, o.Beta2
-	var buffers []*nn.Param
-	for _, p := range st.Critic.Params() {
-		if p.Buffer {
-			buffers = append(buffers, p)
-		}
-	}
-	g.critic = &Part{Name: "critic", Prog: cProg, Params: criticParams, Buffers: buffers, Opt: cOpt,
+	g.critic = &Part{Name: "critic", Prog: cProg, Params: criticParams, Buffers: nn.Buffers(st.Critic.Params()), Opt: cOpt,
 		Loss: cb.Read(cLoss), LossWhat: "the critic loss", Repeat: o.NCritic}
 
 	gb := nn.NewBuilder()
-	xGen, eps, err := fake(gb, "generator")
+	xGen, eps, err := generatorInput(gb, st.Gen, o.BatchSize, "generator")
 	if err != nil {
 		cProg.Close()
 		return nil, err
@@ -145,28 +127,16 @@ func WGAN(ctx context.Context, st WGANStage, o WGANOptions, trainSet []float32, 
 		return err
 	}
 	defer g.Close()
-	sn, _ := st.Critic.(SpectralNormed)
 	xdim := len(g.real) / o.BatchSize
-	noise := func(eps [][]float32) {
-		for _, e := range eps {
-			for i := range e {
-				e[i] = float32(rng.NormFloat64())
-			}
-		}
-	}
 	g.critic.Prepare = func(_ context.Context, _, _ int) error {
-		if sn != nil {
-			for _, s := range sn.SpectralNorms() {
-				s.Iterate(1)
-			}
-		}
+		advanceSpectralNorms(st.Critic)
 		minibatch(rng.Rand, trainSet, g.real, xdim)
-		noise(g.criticEps)
+		fillNormal(rng, g.criticEps)
 		return nil
 	}
 	g.gen.Prepare = func(_ context.Context, step, _ int) error {
-		g.gen.Opt.LR = o.GenLR * 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(o.Steps)))
-		noise(g.genEps)
+		g.gen.Opt.LR = cosineRate(o.GenLR, step, o.Steps)
+		fillNormal(rng, g.genEps)
 		return nil
 	}
 	loop := &Loop{
