@@ -542,6 +542,9 @@ var curvePanels = []struct {
 func TrainingCurves(db *tracker.DB, id int64, path string) error {
 	source := map[string]int64{}
 	for _, p := range curvePanels {
+		if _, done := source[p.stage]; done {
+			continue
+		}
 		source[p.stage] = id
 		if _, src, err := db.Series(id, "stage/"+p.stage+"_source_run"); err == nil && len(src) == 1 {
 			source[p.stage] = int64(src[0])

@@ -113,6 +113,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 	}
 	sums := make([]float64, 2) // mean E(x⁺) and mean E(x⁻) since the last report
 	p := 0.0                   // the replay probability of the current step
+	var reportErr error        // a failed report of the decoder copy
 	loop := &Loop{
 		Stage: "ebm", Steps: cfg.Steps, LogEvery: cfg.LogEvery,
 		Parts: []*Part{{Prog: prog, Params: params, Buffers: nn.Buffers(st.Energy.Params()), Opt: opt, Spectral: spec,
@@ -120,6 +121,9 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		RNG: rng, Checkpoint: ck, Log: log, Progress: progress,
 		Sums: sums,
 		Prepare: func(ctx context.Context, step int) error {
+			if reportErr != nil {
+				return reportErr
+			}
 			if err := G.Let(alpha, float32(EnergyRegAt(cfg, step))); err != nil {
 				return err
 			}
@@ -159,7 +163,9 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 			if dec != nil {
 				drift, negELBO, err := dec.report()
 				if err != nil {
-					return msg + " (" + err.Error() + ")"
+					// Report cannot fail the stage; the next step does.
+					reportErr = fmt.Errorf("decoder copy's held-out ELBO at step %d: %w", step, err)
+					return msg
 				}
 				log.Log("ebm/decoder_drift", step, drift)
 				log.Log("ebm/decoder_heldout_neg_elbo", step, negELBO)
@@ -183,7 +189,10 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		}
 		loop.Parts = append(loop.Parts, dec.part)
 	}
-	return loop.Run(ctx)
+	if err := loop.Run(ctx); err != nil {
+		return err
+	}
+	return reportErr
 }
 
 // decoderPart is the optimisation of App. C's decoder copy and what
