@@ -173,11 +173,11 @@ func (s *Langevin) Run(ctx context.Context, rng *rand.Rand, eps [][]float32, ste
 				if s.GradClip > 0 {
 					gv = math.Max(-s.GradClip, math.Min(s.GradClip, gv))
 				}
-				if noise > 0 {
-					e[j] += float32(-gradCoef*gv + noise*rng.NormFloat64())
-				} else {
-					e[j] += float32(-gradCoef * gv)
+				d := -gradCoef * gv
+				if noise > 0 { // ULA; RuleNoiseFirst added its noise before the gradient
+					d += noise * rng.NormFloat64()
 				}
+				e[j] += float32(d)
 				if clamp {
 					e[j] = float32(math.Max(s.Clamp.Lo, math.Min(s.Clamp.Hi, float64(e[j]))))
 				}
