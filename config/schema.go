@@ -24,7 +24,9 @@ type Experiment struct {
 	VAE      VAE      `yaml:"vae"`
 	EBM      EBM      `yaml:"ebm"`
 	Langevin Langevin `yaml:"langevin"`
-	Eval     Eval     `yaml:"eval"`
+	// WGAN configures the wgan_nvae method's adversarial stage.
+	WGAN WGAN `yaml:"wgan"`
+	Eval Eval `yaml:"eval"`
 }
 
 // Methods lists the training methods of the paper's experiments.
@@ -139,7 +141,8 @@ type EBM struct {
 	MeanNegatives bool `yaml:"mean_negatives"`
 	// SpectralReg weights the spectral-norm penalty of App. E (0.2 for images).
 	SpectralReg float64 `yaml:"spectral_reg"`
-	// DecoderLR is the Adam learning rate of the Eq. 21 decoder update (vaebm_kl).
+	// DecoderLR is the initial Adam learning rate, cosine-decayed, of the
+	// Eq. 21 decoder update (vaebm_kl; App. F: 5e-6).
 	DecoderLR float64 `yaml:"decoder_lr"`
 	// LogEvery is how often (in steps) training metrics are recorded.
 	LogEvery int `yaml:"log_every"`
@@ -168,7 +171,9 @@ type Langevin struct {
 	// (E(x) − log p(z) − log p(x|z) at (x, z) = T(ε), as the NVlabs code does,
 	// which adds Σ log σ_x(z)).
 	Target string `yaml:"target"`
-	// Init is "prior" (ε ~ N(0, I)), or for ebm_x "noise" or "vae".
+	// Init is where chains start: "prior", ε ~ N(0, I) (vaebm, vaebm_kl);
+	// for ebm_x "noise", uniform on the clamp range, or "vae", at samples
+	// of the pretrained VAE, in training (restarts included) and after.
 	Init string `yaml:"init"`
 	// GradClip clips each gradient element to ±GradClip before the step; 0 disables.
 	GradClip float64 `yaml:"grad_clip"`
@@ -202,6 +207,27 @@ type Replay struct {
 	// decoder's σ_x is tiny (images) but undoes most of a chain's progress
 	// when σ_x is large, as for the toy VAE (σ_x ≈ 0.3 against modes 0.084 wide).
 	KeepEpsX bool `yaml:"keep_eps_x"`
+}
+
+// WGAN configures Table 4's WGAN baseline (wgan_nvae, App. F): a
+// generator that starts as the VAE's decoder against a critic that is the
+// energy network with fresh weights and spectral normalisation.
+type WGAN struct {
+	// Steps counts generator updates; the critic takes NCritic before each.
+	Steps     int `yaml:"steps"`
+	NCritic   int `yaml:"n_critic"`
+	BatchSize int `yaml:"batch_size"`
+	// CriticLR is constant; GenLR decays to 0 on a cosine (App. F: 5e-5, 5e-6).
+	CriticLR float64 `yaml:"critic_lr"`
+	GenLR    float64 `yaml:"gen_lr"`
+	Beta1    float64 `yaml:"beta1"`
+	Beta2    float64 `yaml:"beta2"`
+	// BatchNorm adds batch normalisation after the critic's convolutions
+	// (App. F found it necessary; the toy's MLP critic has none).
+	BatchNorm bool `yaml:"batch_norm"`
+	// LogEvery and CheckpointEvery are in generator updates.
+	LogEvery        int `yaml:"log_every"`
+	CheckpointEvery int `yaml:"checkpoint_every"`
 }
 
 // Eval sizes the evaluation.
@@ -248,6 +274,7 @@ func Defaults() Experiment {
 		EBM: EBM{Arch: "mlp", Activation: "swish", InputScale: 1, Beta1: 0.9, Beta2: 0.999, LogEvery: 10,
 			BatchSize: 128, LR: 1e-4, CheckpointEvery: 100},
 		Langevin: Langevin{Target: "eq9", Init: "prior", Rule: "ula"},
+		WGAN:     WGAN{NCritic: 5, Beta1: 0.5, Beta2: 0.999, LogEvery: 10, CheckpointEvery: 100},
 		Eval:     Eval{Temperature: 1},
 	}
 }

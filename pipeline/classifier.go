@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaebm/vaebm/core/classifier"
 	"github.com/vaebm/vaebm/core/data"
+	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/tracker"
 )
@@ -54,7 +55,7 @@ func (c ClassifierConfig) newNet() (*classifier.Net, data.ImageSet, error) {
 	if !ok {
 		return nil, set, fmt.Errorf("classifier: unknown architecture %q", c.Arch)
 	}
-	n, err := classifier.New(newRNG(c.Seed, streamVAEInit), set.C, set.H, set.W, set.Classes, arch)
+	n, err := classifier.New(newRNG(c.Seed, method.StreamVAEInit), set.C, set.H, set.W, set.Classes, arch)
 	return n, set, err
 }
 
@@ -122,7 +123,7 @@ func Classifier(ctx context.Context, opts Options, cfg ClassifierConfig) (*class
 	t0 := time.Now()
 	progress := func(step, total int, msg string) { bar.Update("classifier", step, total, msg) }
 	tc := classifier.Config{Steps: cfg.Steps, BatchSize: cfg.BatchSize, LR: cfg.LR, Dropout: cfg.Dropout, Flip: cfg.Flip, Shift: cfg.Shift}
-	if err := classifier.Train(ctx, net, train, tc, newRNG(cfg.Seed, streamVAETrain), run, progress); err != nil {
+	if err := classifier.Train(ctx, net, train, tc, newRNG(cfg.Seed, method.StreamVAETrain), run, progress); err != nil {
 		return fail(err)
 	}
 	run.Log("time/classifier_s", 0, time.Since(t0).Seconds())

@@ -55,6 +55,13 @@ func standInTask(name string) imageTask {
 			}
 			return m.Float32(0, exp.Data.TrainSize), nil
 		},
+		heldOut: func(exp config.Experiment, n int) ([]float32, error) {
+			m, err := set.Load(exp.Data.Dir, "test")
+			if err != nil {
+				return nil, err
+			}
+			return m.Float32(0, min(n, m.N)), nil
+		},
 		newJudge: func(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) (imageJudge, error) {
 			var nets [2]*classifier.Net
 			var runs [2]int64

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/vaebm/vaebm/core/data"
+	"github.com/vaebm/vaebm/core/energy"
+	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/tracker"
 )
@@ -270,16 +272,20 @@ func TestSpectralNormEnergySmoke(t *testing.T) {
 	if v := r.Metrics["eval/vaebm_cfid"]; r.Status != tracker.Finished || !(v >= 0) {
 		t.Fatalf("status %s, vaebm classifier-FID %v", r.Status, v)
 	}
-	m, err := newImageModels(exp, imageTasks["fashion-mnist"])
+	env, err := taskOf(exp).env(exp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sn := m.energy.SpectralNorms()
+	en, err := env.NewEnergy(method.EnergyOptions{Stream: method.StreamEBMInit, SpectralNorm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn := en.(*energy.ResNet).SpectralNorms()
 	if len(sn) == 0 {
 		t.Fatal("no spectral normalisation in the energy")
 	}
 	before := append([]float32(nil), sn[0].U.Data()...)
-	if err := nn.LoadParams(filepath.Join(RunDir(out, r.ID), energyCheckpoint), m.energy.Params()); err != nil {
+	if err := nn.LoadParams(filepath.Join(RunDir(out, r.ID), "ebm.ckpt"), en.Params()); err != nil {
 		t.Fatal(err)
 	}
 	if slices.Equal(before, sn[0].U.Data()) {

@@ -3,18 +3,15 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"image"
 	"math"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/energy"
+	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/core/sampler"
-	"github.com/vaebm/vaebm/core/train"
 	"github.com/vaebm/vaebm/core/vae"
 	"github.com/vaebm/vaebm/plots"
 	"github.com/vaebm/vaebm/tracker"
@@ -24,13 +21,15 @@ import (
 // sampling for evaluation and figures.
 const sampleBatch = 64
 
-// imageTask is what an image dataset supplies to VAEBM on images: the
-// images' shape, the training set, and the judge of samples. One flow
-// (runImages) serves every image dataset.
+// imageTask is what an image dataset supplies: the images' shape, the
+// training and held-out images, and the judge of samples. One flow
+// (imageRun) serves every image dataset and method.
 type imageTask struct {
 	c, h, w int
 	// load returns the training images, n × c·h·w values in [0, 1].
 	load func(exp config.Experiment) ([]float32, error)
+	// heldOut returns n images no stage trains on (from the test split).
+	heldOut func(exp config.Experiment, n int) ([]float32, error)
 	// newJudge prepares the evaluation: it trains or reuses the judge's
 	// classifiers and records what describes them in run.
 	newJudge func(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) (imageJudge, error)
@@ -62,135 +61,92 @@ var imageTasks = map[string]imageTask{
 	"cifar10":       standInTask("cifar10"),
 }
 
-// taskOf returns the image task of exp's dataset.
-func taskOf(exp config.Experiment) (imageTask, bool) {
-	t, ok := imageTasks[exp.Data.Name]
-	return t, ok
+// imageRun is a run of an image task: the hierarchical VAE and the
+// Table 7-style energy, and the task's judge.
+type imageRun struct {
+	imageTask
+	judge imageJudge
 }
 
-// imageModels are the networks of the image experiments: the hierarchical
-// VAE and the Table 7-style energy.
-type imageModels struct {
-	vae    *vae.HierVAE
-	energy *energy.ResNet
-}
-
-func newImageModels(exp config.Experiment, t imageTask) (imageModels, error) {
-	rng := newRNG(exp.Seed, streamVAEInit)
-	v, err := vae.NewHierVAE(rng, t.c, t.h, t.w,
-		exp.VAE.Hidden, exp.VAE.LatentDim, [2]int{exp.VAE.Groups[0], exp.VAE.Groups[1]}, exp.VAE.MinLogStd)
+func (r *imageRun) env(exp config.Experiment) (*method.Env, error) {
+	t := r.imageTask
+	trainSet, err := t.load(exp)
 	if err != nil {
-		return imageModels{}, err
+		return nil, err
 	}
-	if exp.VAE.GlobalDim > 0 {
-		v.AddGlobalLatent(rng, exp.VAE.GlobalDim)
-	}
-	blocks := make([]energy.BlockSpec, len(exp.EBM.Blocks))
-	for i, b := range exp.EBM.Blocks {
-		blocks[i] = energy.BlockSpec{Out: b.Out, Down: b.Down}
-	}
-	en := energy.NewResNet(newRNG(exp.Seed, streamEBMInit), t.c, t.h, t.w, exp.EBM.Hidden, blocks)
-	if exp.EBM.WeightNorm {
-		en.WeightNormalize()
-	}
-	if exp.EBM.SpectralNorm {
-		en.SpectralNormalize(newRNG(exp.Seed, streamSpectralInit))
-	}
-	return imageModels{vae: v, energy: en}, nil
-}
-
-// stage is stage 2 of VAEBM on images: the replay buffer keeps every ε_z
-// group, and ε_x always starts fresh (App. E).
-func (m imageModels) stage(exp config.Experiment) train.EBMStage {
-	return train.EBMStage{Gen: chainGenerator(exp, m.vae), Energy: m.energy, Target: sampler.Target(exp.Langevin.Target),
-		Persist: len(m.vae.EpsDims()) - 1, Init: sampler.Gaussian, MeanNegatives: exp.EBM.MeanNegatives}
-}
-
-// runImages trains VAEBM on an image dataset and evaluates the VAE alone
-// and the VAEBM on the same noise draws with the task's judge.
-func runImages(t imageTask) func(context.Context, config.Experiment, Options, *tracker.Run, *Bar, bool) error {
-	return func(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, resuming bool) error {
-		m, err := newImageModels(exp, t)
-		if err != nil {
-			return err
-		}
-		dir := RunDir(opts.OutDir, run.ID)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		trainSet, err := t.load(exp)
-		if err != nil {
-			return err
-		}
-		digest := DataDigest(trainSet)
-		if err := run.SetDatasetDigest(digest); err != nil {
-			return err
-		}
-		// The judge comes first: its classifiers are runs of their own,
-		// trained once and then reused from the stage cache, and a failure
-		// there should not wait for the VAE.
-		if err := run.DeleteMetrics("eval/", -1); err != nil {
-			return err
-		}
-		judge, err := t.newJudge(ctx, exp, opts, run, bar)
-		if err != nil {
-			return err
-		}
-		if err := run.Flush(); err != nil {
-			return err
-		}
-
-		if err := timedStage(run, "vae", func() error {
-			return vaeStage(ctx, exp, opts, run, bar, m.vae, trainSet, digest, resuming)
-		}); err != nil {
-			return err
-		}
-		n := judge.samples()
-		var vaeS []float32
-		captions := map[string]string{}
-		err = timedStage(run, "eval_vae", func() error {
-			bar.Say("eval: %d VAE samples", n)
-			vaeS, err = sampleVAE(ctx, m.vae, newRNG(exp.Seed, streamEval), n, exp.Eval.Temperature, exp.Eval.DecoderMean, bar)
+	return &method.Env{
+		Exp: exp, TrainSet: trainSet, XDim: t.dim(),
+		HeldOut: func(n int) ([]float32, error) { return t.heldOut(exp, n) },
+		NewVAE: func() (method.VAE, error) {
+			rng := newRNG(exp.Seed, method.StreamVAEInit)
+			v, err := vae.NewHierVAE(rng, t.c, t.h, t.w,
+				exp.VAE.Hidden, exp.VAE.LatentDim, [2]int{exp.VAE.Groups[0], exp.VAE.Groups[1]}, exp.VAE.MinLogStd)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			if captions["vae"], err = logScores(run, bar, judge, "vae", vaeS); err != nil {
-				return err
+			if exp.VAE.GlobalDim > 0 {
+				v.AddGlobalLatent(rng, exp.VAE.GlobalDim)
 			}
-			return judge.vae(exp, run, bar, m.vae)
-		})
-		if err != nil {
-			return err
-		}
-
-		if err := timedStage(run, "ebm", func() error {
-			if exp.EBM.WeightNorm {
+			return v, nil
+		},
+		NewEnergy: func(o method.EnergyOptions) (sampler.Energy, error) {
+			blocks := make([]energy.BlockSpec, len(exp.EBM.Blocks))
+			for i, b := range exp.EBM.Blocks {
+				blocks[i] = energy.BlockSpec{Out: b.Out, Down: b.Down}
+			}
+			en := energy.NewResNet(newRNG(exp.Seed, o.Stream), t.c, t.h, t.w, exp.EBM.Hidden, blocks)
+			switch {
+			case o.SpectralNorm:
+				en.SpectralNormalize(newRNG(exp.Seed, method.StreamSpectralInit))
+			case exp.EBM.WeightNorm:
 				// Data-dependent initialisation on the first training images;
-				// a resumed stage then loads its saved parameters over it.
+				// a trained stage then loads its parameters over it.
+				en.WeightNormalize()
 				k := min(exp.EBM.BatchSize*4, len(trainSet)/t.dim())
-				if err := m.energy.DataInit(trainSet[:k*t.dim()], k); err != nil {
-					return err
+				if err := en.DataInit(trainSet[:k*t.dim()], k); err != nil {
+					return nil, err
 				}
 			}
-			return ebmStage(ctx, exp, opts, run, bar, m.stage(exp), trainSet, digest, resuming)
-		}); err != nil {
-			return err
-		}
-		if err := run.Flush(); err != nil {
-			return err
-		}
-		steps, _ := testChain(exp)
-		rec := newChainRecorder(steps, t.dim())
-		var vaebmS []float32
-		err = timedStage(run, "eval_vaebm", func() error {
-			bar.Say("eval: %d VAEBM samples (%d Langevin steps each)", n, steps)
-			var err error
-			vaebmS, err = sampleVAEBM(ctx, exp, m.vae, m.energy, newRNG(exp.Seed, streamEval), newRNG(exp.Seed, streamSample), n, sampleBatch, exp.Eval.DecoderMean,
+			if o.BatchNorm {
+				en.BatchNormalize()
+			}
+			return en, nil
+		},
+	}, nil
+}
+
+// prepare trains or reuses the judge first: its classifiers are runs of
+// their own, trained once and then reused from the stage cache, and a
+// failure there should not wait for the VAE.
+func (r *imageRun) prepare(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) error {
+	var err error
+	r.judge, err = r.newJudge(ctx, exp, opts, run, bar)
+	return err
+}
+
+// evaluate scores each model's samples with the judge, all drawn from the
+// same starts stream so that a VAE and the chains that start at its
+// samples are compared on the same noise draws (time/eval_MODEL_s), and
+// draws the figures.
+func (r *imageRun) evaluate(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, models []method.Model) error {
+	n := r.judge.samples()
+	captions := map[string]string{}
+	samples := map[string][]float32{}
+	recs := map[string]*chainRecorder{}
+	for _, m := range models {
+		rec := newChainRecorder(m.Steps, r.dim())
+		err := timedStage(run, "eval_"+m.Name, func() error {
+			what := fmt.Sprintf("eval: %d %s samples", n, m.Title)
+			if m.Steps > 0 {
+				what += fmt.Sprintf(" (%d Langevin steps each)", m.Steps)
+			}
+			bar.Say("%s", what)
+			s, err := m.Sample(ctx, newRNG(exp.Seed, method.StreamEval), newRNG(exp.Seed, method.StreamSample), n, sampleBatch,
 				func(b, step int, report func() ([]float32, error)) {
 					if step == 0 {
-						bar.Update("eval-vaebm", b*sampleBatch, n, "")
+						bar.Update("eval-"+m.Name, b*sampleBatch, n, "")
 					}
-					if b == 0 && rec.err == nil {
+					if b == 0 && m.Steps > 0 && rec.err == nil {
 						rec.err = rec.observe(step, report)
 					}
 				})
@@ -200,17 +156,26 @@ func runImages(t imageTask) func(context.Context, config.Experiment, Options, *t
 			if err != nil {
 				return err
 			}
-			captions["vaebm"], err = logScores(run, bar, judge, "vaebm", vaebmS)
-			return err
+			samples[m.Name] = s
+			if captions[m.Name], err = logScores(run, bar, r.judge, m.Name, s); err != nil {
+				return err
+			}
+			if v, ok := m.Base.(*vae.HierVAE); ok && m.Energy == nil {
+				return r.judge.vae(exp, run, bar, v)
+			}
+			return nil
 		})
 		if err != nil {
 			return err
 		}
+		if m.Steps > 0 {
+			recs[m.Name] = rec
+		}
 		if err := run.Flush(); err != nil {
 			return err
 		}
-		return writeImageFigures(exp, t, opts, run, bar, vaeS, vaebmS, rec, captions)
 	}
+	return writeImageFigures(exp, r.imageTask, opts, run, bar, models, samples, recs, captions)
 }
 
 // logScores records the judge's scores of one model's samples under
@@ -232,41 +197,6 @@ func logScores(run *tracker.Run, bar *Bar, judge imageJudge, model string, image
 		bar.Say("%s", line)
 	}
 	return judge.caption(scores), run.Flush()
-}
-
-// sampleVAE draws n ancestral samples x = T_θ(ε), ε ~ N(0, I), or with
-// mean their decoder means μ(z).
-func sampleVAE(ctx context.Context, gen sampler.Generator, rng *rand.Rand, n int, temp float64, mean bool, bar *Bar) ([]float32, error) {
-	dec, err := sampler.NewDecoder(gen, sampleBatch)
-	if err != nil {
-		return nil, err
-	}
-	defer dec.Close()
-	dims := gen.EpsDims()
-	eps := make([][]float32, len(dims))
-	for g, d := range dims {
-		eps[g] = make([]float32, d*sampleBatch)
-	}
-	var out []float32
-	xdim := dims[len(dims)-1]
-	for len(out) < n*xdim {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		drawChainStart(rng, eps, temp)
-		if mean {
-			clear(eps[len(eps)-1])
-		}
-		x, err := dec.Decode(eps)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x...)
-		if bar != nil {
-			bar.Update("eval-vae", min(len(out)/xdim, n), n, "")
-		}
-	}
-	return out[:n*xdim], nil
 }
 
 // finiteSamples reports samples holding NaN or ±Inf (a diverged model),
@@ -341,16 +271,14 @@ func plotPath(opts Options, exp config.Experiment, name string) string {
 	return filepath.Join(opts.OutDir, "plots", exp.Name+"-"+name+".png")
 }
 
-// writeImageFigures draws the sample grids (VAE and VAEBM, titled with the
-// judge's captions of their scores), the VAE samples next to the same
-// chains after MCMC (App. H, Fig. 12), the chain strip (Fig. 2b) and the
+// writeImageFigures draws the sample grids (one panel per model, titled
+// with the judge's captions of its scores); for each model sampled by
+// chains, the chains' starts next to the same chains at the end (App. H,
+// Fig. 12) and every second step of its first chains (Fig. 2b); and the
 // training curves.
-func writeImageFigures(exp config.Experiment, t imageTask, opts Options, run *tracker.Run, bar *Bar, vaeS, vaebmS []float32, rec *chainRecorder, captions map[string]string) error {
+func writeImageFigures(exp config.Experiment, t imageTask, opts Options, run *tracker.Run, bar *Bar, models []method.Model, samples map[string][]float32, recs map[string]*chainRecorder, captions map[string]string) error {
 	dim := t.dim()
 	first := func(x []float32, n int) []float32 { return x[:min(n, len(x)/dim)*dim] }
-	tile := func(x []float32, cols int) (image.Image, error) {
-		return plots.Tile(x, t.c, t.h, t.w, cols)
-	}
 	type panel struct {
 		title string
 		x     []float32
@@ -360,31 +288,41 @@ func writeImageFigures(exp config.Experiment, t imageTask, opts Options, run *tr
 		name   string
 		panels []panel
 	}
-	steps, _ := testChain(exp)
-	// The strip: one row per chain, one column per recorded step.
-	var strip []float32
-	if len(rec.strip) > 0 {
-		nChains := len(rec.strip[0]) / dim
-		for c := 0; c < nChains; c++ {
-			for _, s := range rec.strip {
-				strip = append(strip, s[c*dim:(c+1)*dim]...)
+	grids := figure{name: "samples"}
+	fig12 := figure{name: "fig12"}
+	chains := figure{name: "chains"}
+	for _, m := range models {
+		title := m.Title + " samples"
+		if m.Steps > 0 {
+			title += fmt.Sprintf(" (%d Langevin steps)", m.Steps)
+		}
+		grids.panels = append(grids.panels, panel{title + ": " + captions[m.Name], first(samples[m.Name], 100), 10})
+		rec := recs[m.Name]
+		if rec == nil {
+			continue
+		}
+		fig12.panels = append(fig12.panels, panel{m.Title + ": chain starts", first(rec.start, 36), 6},
+			panel{fmt.Sprintf("the same chains after %d steps", m.Steps), first(rec.end, 36), 6})
+		// The strip: one row per chain, one column per recorded step.
+		var strip []float32
+		if len(rec.strip) > 0 {
+			nChains := len(rec.strip[0]) / dim
+			for c := 0; c < nChains; c++ {
+				for _, s := range rec.strip {
+					strip = append(strip, s[c*dim:(c+1)*dim]...)
+				}
 			}
 		}
-	}
-	figs := []figure{
-		{"samples", []panel{{"VAE samples: " + captions["vae"], first(vaeS, 100), 10},
-			{fmt.Sprintf("VAEBM samples (%d Langevin steps): %s", steps, captions["vaebm"]), first(vaebmS, 100), 10}}},
-		{"fig12", []panel{{"VAE samples (chain starts)", first(rec.start, 36), 6}, {fmt.Sprintf("the same chains after %d steps", steps), first(rec.end, 36), 6}}},
-		{"chains", []panel{{fmt.Sprintf("Langevin chains, every 2nd step of %d", steps), strip, max(len(rec.strip), 1)}}},
+		chains.panels = append(chains.panels, panel{fmt.Sprintf("%s: Langevin chains, every 2nd step of %d", m.Title, m.Steps), strip, max(len(rec.strip), 1)})
 	}
 	var written []string
-	for _, f := range figs {
+	for _, f := range []figure{grids, fig12, chains} {
 		var ps []plots.ImagePanel
 		for _, p := range f.panels {
 			if len(p.x) == 0 {
 				continue
 			}
-			img, err := tile(p.x, p.cols)
+			img, err := plots.Tile(p.x, t.c, t.h, t.w, p.cols)
 			if err != nil {
 				return fmt.Errorf("figure %s: %w", f.name, err)
 			}

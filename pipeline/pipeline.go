@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaebm/vaebm/ablations"
 	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/tracker"
 )
 
@@ -27,21 +28,9 @@ type Options struct {
 	Force bool
 }
 
-// Seed streams: one per consumer, so adding draws to one stage does not
-// change another's.
-const (
-	streamData = iota + 1
-	streamVAEInit
-	streamVAETrain
-	streamEBMInit
-	streamEBMTrain
-	streamEval
-	streamSample
-	streamSpectralInit
-)
-
+// newRNG is the random stream of a run with this seed (method.Stream…).
 func newRNG(seed uint64, stream uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, stream))
+	return method.NewRNG(seed, stream)
 }
 
 // RunDir is where a run keeps its checkpoints and samples.
@@ -53,9 +42,6 @@ func RunDir(out string, id int64) string {
 // tracker run IDs. Whatever fails after a run starts is recorded on it
 // (status failed or killed, with the error); later seeds are not started.
 func Run(ctx context.Context, exp config.Experiment, opts Options) ([]int64, error) {
-	if err := implemented(exp); err != nil {
-		return nil, err
-	}
 	seeds := exp.Seeds
 	if len(seeds) == 0 {
 		seeds = []uint64{exp.Seed}
@@ -81,13 +67,6 @@ func Run(ctx context.Context, exp config.Experiment, opts Options) ([]int64, err
 		}
 	}
 	return ids, nil
-}
-
-func implemented(exp config.Experiment) error {
-	if exp.Method != "vaebm" {
-		return fmt.Errorf("%s: method %q is declared but not implemented yet (implemented: vaebm on 25gaussians, stackedmnist, fashion-mnist and cifar10)", exp.Name, exp.Method)
-	}
-	return nil
 }
 
 func runOne(ctx context.Context, exp config.Experiment, opts Options) (int64, error) {
@@ -119,9 +98,6 @@ func Resume(ctx context.Context, id int64, opts Options) error {
 		return err
 	}
 	exp, err := config.Parse([]byte(ri.Config), fmt.Sprintf("stored config of run %d", id))
-	if err == nil {
-		err = implemented(exp)
-	}
 	if err != nil {
 		return recordFailure(run, err)
 	}
@@ -137,11 +113,7 @@ func Resume(ctx context.Context, id int64, opts Options) error {
 }
 
 func execute(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, resuming bool) error {
-	run1 := runToy
-	if t, ok := taskOf(exp); ok {
-		run1 = runImages(t)
-	}
-	if err := run1(ctx, exp, opts, run, bar, resuming); err != nil {
+	if err := runMethod(ctx, exp, opts, run, bar, resuming); err != nil {
 		return recordFailure(run, err)
 	}
 	return run.Finish()

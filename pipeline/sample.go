@@ -11,7 +11,7 @@ import (
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/data"
-	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/plots"
 	"github.com/vaebm/vaebm/tracker"
 )
@@ -39,14 +39,12 @@ var SampleFormats = []string{"idx", "npy", "png"}
 // 4 GiB as float32): 1.3 million 28×28 images, 350,000 CIFAR-sized ones.
 const MaxSampleValues = 1 << 30
 
-// Sample draws n samples of model ("vaebm" or "vae") from finished run id,
-// using its recorded config and checkpoints, and writes them to path: for
-// 2-D data as CSV (columns model, x, y); for images in so.Format (see
-// sampleImages). It returns the path written.
+// Sample draws n samples of model (one its method reports: vae, vaebm,
+// ebm_x, wgan_nvae, vaebm_kl) from finished run id, using its recorded
+// config and checkpoints, and writes them to path: for 2-D data as CSV
+// (columns model, x, y); for images in so.Format (see sampleImages). It
+// returns the path written.
 func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, model, path string, so SampleOptions) (string, error) {
-	if model != "vae" && model != "vaebm" {
-		return "", fmt.Errorf("--model %q: want vaebm or vae", model)
-	}
 	if so.Format != "" && !slices.Contains(SampleFormats, so.Format) {
 		return "", fmt.Errorf("--format %q: want one of %v", so.Format, SampleFormats)
 	}
@@ -70,55 +68,61 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	if so.Temperature > 0 {
 		exp.Eval.Temperature = so.Temperature
 	}
-	if t, ok := taskOf(exp); ok {
-		if n > MaxSampleValues/t.dim() {
-			return "", fmt.Errorf("--n %d: one call draws at most %d samples of %d×%d×%d", n, MaxSampleValues/t.dim(), t.c, t.h, t.w)
-		}
-		return sampleImages(ctx, db, exp, t, out, r, n, model, path, so)
-	}
-	if so.Format != "" {
+	t, isImage := imageTasks[exp.Data.Name]
+	switch {
+	case isImage && n > MaxSampleValues/t.dim():
+		return "", fmt.Errorf("--n %d: one call draws at most %d samples of %d×%d×%d", n, MaxSampleValues/t.dim(), t.c, t.h, t.w)
+	case !isImage && so.Format != "":
 		return "", fmt.Errorf("--format %s: run %d has 2-D samples, written as CSV (the formats are for images)", so.Format, id)
-	}
-	if so.Score != nil {
+	case !isImage && so.Score != nil:
 		return "", fmt.Errorf("--score: run %d is a 2-D experiment; its evaluation is the likelihood table (vaebm table)", id)
-	}
-	if n > MaxSampleValues/2 {
+	case !isImage && n > MaxSampleValues/2:
 		return "", fmt.Errorf("--n %d: one call draws at most %d samples", n, MaxSampleValues/2)
 	}
-	m := newToyModels(exp)
-	dir := RunDir(out, id)
-	if err := nn.LoadParams(filepath.Join(dir, vaeCheckpoint), m.vae.Params()); err != nil {
+	var judge imageJudge
+	if isImage && so.Score != nil {
+		// Before sampling: a run whose judge cannot be found fails at once.
+		if judge, err = t.reopenJudge(ctx, exp, Options{OutDir: out, DB: db}, r); err != nil {
+			return "", err
+		}
+	}
+	models, err := loadModels(ctx, exp, out, id)
+	if err != nil {
 		return "", err
 	}
-	rng := newRNG(exp.Seed, streamSample+uint64(id)*1000)
-	var s []float32
-	switch model {
-	case "vae":
-		if s, err = sampleVAE(ctx, m.vae, rng, n, exp.Eval.Temperature, false, nil); err != nil {
+	m, err := pickModel(models, model, id)
+	if err != nil {
+		return "", err
+	}
+	title := m.Title + " samples"
+	if m.Steps > 0 {
+		steps, h := method.TestChain(exp)
+		title += fmt.Sprintf(", %d Langevin steps of %g", steps, h)
+	}
+	// The chains start at the samples --model vae draws; their Langevin
+	// noise comes from a stream of its own.
+	starts := newRNG(exp.Seed, method.StreamSample+uint64(id)*1000)
+	noise := newRNG(exp.Seed, method.StreamSample+uint64(id)*1000+1)
+	if isImage {
+		s, err := m.Sample(ctx, starts, noise, n, sampleBatch, nil)
+		if err != nil {
 			return "", err
 		}
-	case "vaebm":
-		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
-			return "", err
-		}
-		if s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, rng, n, 1000, false, nil); err != nil {
-			return "", err
-		}
+		return writeImageSamples(exp, t, out, id, n, model, path, title, s, judge, so)
+	}
+	s, err := m.Sample(ctx, starts, noise, n, toySampleBatch, nil)
+	if err != nil {
+		return "", err
 	}
 	if path == "" {
 		path = filepath.Join(out, "samples", fmt.Sprintf("run%d-%s-%d.csv", id, model, n))
 	}
-	if err := WriteSamplesCSV(path, map[string][]float32{model: s}); err != nil {
+	if err := WriteSamplesCSV(path, []NamedSamples{{model, s}}); err != nil {
 		return "", err
 	}
 	if so.PNG != "" {
-		title := model
-		if model == "vaebm" {
-			steps, h := testChain(exp)
-			title = fmt.Sprintf("VAEBM, %d Langevin steps of %g", steps, h)
-		}
-		lim := m.data.Spacing*float64(m.data.Grid-1)/2 + 4*m.data.Std + 0.5
-		if err := plots.Scatter2D(so.PNG, []plots.Panel{{Title: title, Points: s}}, lim); err != nil {
+		d := data.Gaussians25{Grid: exp.Data.GridSize, Spacing: exp.Data.Spacing, Std: exp.Data.Std}
+		if err := plots.Scatter2D(so.PNG, []plots.Panel{{Title: title, Points: s}}, toyLimit(d)); err != nil {
 			return "", err
 		}
 	}
@@ -128,9 +132,9 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 // MaxSampleGrid is how many samples, at most, `vaebm sample` draws in its PNG grid.
 const MaxSampleGrid = 400
 
-// sampleImages writes n image samples in so.Format: the decoder mean μ(z)
-// at the chain's end when the run's eval.decoder_mean is set, else
-// x = μ + σ·ε_x.
+// writeImageSamples writes n image samples s in so.Format: the decoder
+// mean μ(z) at the chain's end when the run's eval.decoder_mean is set,
+// else x = μ + σ·ε_x.
 //   - idx: a big-endian float32 IDX file of shape (n, C, H, W), values not
 //     clipped (the data lie in [0, 1]; judges and PNGs clip);
 //   - npy: NumPy .npy, little-endian float32 of shape (n, C, H, W), values
@@ -139,43 +143,9 @@ const MaxSampleGrid = 400
 //     channels), for pytorch-fid and TTUR.
 //
 // The first MaxSampleGrid also go into a PNG grid, at so.PNG or next to
-// the file (folder).
-func sampleImages(ctx context.Context, db *tracker.DB, exp config.Experiment, t imageTask, out string, r tracker.RunInfo, n int, model, path string, so SampleOptions) (string, error) {
-	id := r.ID
-	m, err := newImageModels(exp, t)
-	if err != nil {
-		return "", err
-	}
-	dir := RunDir(out, id)
-	if err := nn.LoadParams(filepath.Join(dir, vaeCheckpoint), m.vae.Params()); err != nil {
-		return "", err
-	}
-	var judge imageJudge
-	if so.Score != nil {
-		// Before sampling: a run whose judge cannot be found fails at once.
-		if judge, err = t.reopenJudge(ctx, exp, Options{OutDir: out, DB: db}, r); err != nil {
-			return "", err
-		}
-	}
-	rng := newRNG(exp.Seed, streamSample+uint64(id)*1000)
-	var s []float32
-	title := "VAE samples"
-	if model == "vae" {
-		s, err = sampleVAE(ctx, m.vae, rng, n, exp.Eval.Temperature, exp.Eval.DecoderMean, nil)
-	} else {
-		if err := nn.LoadParams(filepath.Join(dir, energyCheckpoint), m.energy.Params()); err != nil {
-			return "", err
-		}
-		// The chains start at the samples --model vae draws; their Langevin
-		// noise comes from a stream of its own.
-		noise := newRNG(exp.Seed, streamSample+uint64(id)*1000+1)
-		s, err = sampleVAEBM(ctx, exp, m.vae, m.energy, rng, noise, n, sampleBatch, exp.Eval.DecoderMean, nil)
-		steps, h := testChain(exp)
-		title = fmt.Sprintf("VAEBM samples, %d Langevin steps of %g", steps, h)
-	}
-	if err != nil {
-		return "", err
-	}
+// the file (folder). With judge, the scores go to so.Score.
+func writeImageSamples(exp config.Experiment, t imageTask, out string, id int64, n int, model, path, title string, s []float32, judge imageJudge, so SampleOptions) (string, error) {
+	var err error
 	format := so.Format
 	if format == "" {
 		format = "idx"

@@ -8,6 +8,7 @@ import (
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/classifier"
 	"github.com/vaebm/vaebm/core/data"
+	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/core/metrics"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/vae"
@@ -26,6 +27,14 @@ const (
 var stackedMNISTTask = imageTask{
 	c: stackedC, h: stackedH, w: stackedW,
 	load: loadStackedMNIST,
+	heldOut: func(exp config.Experiment, n int) ([]float32, error) {
+		m, err := data.ImageSets["mnist"].Load(exp.Data.Dir, "test")
+		if err != nil {
+			return nil, err
+		}
+		images, _ := data.StackedMNIST(newRNG(exp.Seed, streamHeldOut), m, n)
+		return images, nil
+	},
 	newJudge: func(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) (imageJudge, error) {
 		ccfg := DefaultClassifier
 		ccfg.Dir = exp.Data.Dir
@@ -60,7 +69,7 @@ func loadStackedMNIST(exp config.Experiment) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	images, _ := data.StackedMNIST(newRNG(exp.Seed, streamData), m, exp.Data.TrainSize)
+	images, _ := data.StackedMNIST(newRNG(exp.Seed, method.StreamData), m, exp.Data.TrainSize)
 	return images, nil
 }
 
@@ -186,7 +195,7 @@ func (j *modeJudge) vae(exp config.Experiment, run *tracker.Run, bar *Bar, v *va
 	if err != nil {
 		return err
 	}
-	images, labels := data.StackedMNIST(newRNG(exp.Seed, streamEval+100), m, reconSamples)
+	images, labels := data.StackedMNIST(newRNG(exp.Seed, method.StreamEval+100), m, reconSamples)
 	recon, err := reconstruct(v, images, stackedDim)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/vaebm/vaebm/config"
@@ -156,43 +155,5 @@ func TestStackedMNISTMissingData(t *testing.T) {
 	_, err = Run(context.Background(), exp, Options{OutDir: out, DB: db})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("nowhere")) {
 		t.Fatalf("got %v, want an error naming the missing folder", err)
-	}
-}
-
-// The evaluation compares VAE and VAEBM on the same noise draws: with no
-// Langevin steps the VAEBM's samples are the VAE's, bit for bit, and with
-// steps they differ. 100 samples span a partial last batch.
-func TestVAEBMChainsStartAtVAESamples(t *testing.T) {
-	exp, err := config.Load("../experiments/stackedmnist.yaml", []string{"scale=smoke", "eval.temperature=0.8"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := newImageModels(exp, stackedMNISTTask)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 100
-	ctx := context.Background()
-	for _, tc := range []struct{ mean, meanEnergy bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
-		mean := tc.mean
-		exp.Langevin.MeanEnergy = tc.meanEnergy
-		vaeS, err := sampleVAE(ctx, m.vae, newRNG(1, streamEval), n, exp.Eval.Temperature, mean, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, steps := range []int{0, 2} {
-			exp.Langevin.Steps, exp.Langevin.TestSteps = steps, steps // test_steps 0 means langevin.steps
-			s, err := sampleVAEBM(ctx, exp, m.vae, m.energy, newRNG(1, streamEval), newRNG(1, streamSample), n, sampleBatch, mean, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if same := slices.Equal(s, vaeS); same != (steps == 0) {
-				var d float32
-				for i := range s {
-					d = max(d, s[i]-vaeS[i], vaeS[i]-s[i])
-				}
-				t.Errorf("%+v, %d steps: VAEBM samples equal to the VAE's: %v (max difference %g)", tc, steps, same, d)
-			}
-		}
 	}
 }

@@ -5,7 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/train"
@@ -106,4 +111,50 @@ func trainedStage(opts Options, run *tracker.Run, bar *Bar, s stageSpec, resumin
 	run.Log("stage/"+s.name+"_cached", 0, 0)
 	run.Log("stage/"+s.name+"_source_run", 0, float64(run.ID))
 	return removeState(statePath)
+}
+
+// timedStage runs f and records its wall time as time/KEY_s (replacing
+// the time of an interrupted attempt).
+func timedStage(run *tracker.Run, key string, f func() error) error {
+	t0 := time.Now()
+	if err := f(); err != nil {
+		return err
+	}
+	if err := run.DeleteMetrics("time/"+key+"_s", -1); err != nil {
+		return err
+	}
+	run.Log("time/"+key+"_s", 0, time.Since(t0).Seconds())
+	return nil
+}
+
+// stageCheckpoint makes a stage resumable into run: metric points logged
+// after the saved step are deleted before the stage logs them again.
+func stageCheckpoint(run *tracker.Run, path string, every int, prefix string, bar *Bar) *train.Checkpoint {
+	return &train.Checkpoint{Path: path, Every: every, Flush: run.Flush, Resume: func(after int) error {
+		if after > 0 {
+			bar.Say("%s resuming after step %d from %s", strings.TrimSuffix(prefix, "/"), after, path)
+		}
+		return run.DeleteMetrics(prefix, after)
+	}}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// removeState deletes a finished stage's training state: the final
+// checkpoint supersedes it.
+func removeState(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func saveCheckpoint(run *tracker.Run, path string, ps []*nn.Param) error {
+	if err := nn.SaveParams(path, ps); err != nil {
+		return err
+	}
+	return run.Artifact(path, "checkpoint")
 }

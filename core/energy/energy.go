@@ -42,3 +42,23 @@ func (m *MLP) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
 
 // Params returns ψ.
 func (m *MLP) Params() []*nn.Param { return m.Net.Params() }
+
+// SpectralNormalize puts every layer under spectral normalisation (the
+// toy's WGAN critic); rng starts the power iterations.
+func (m *MLP) SpectralNormalize(rng *rand.Rand) {
+	for _, l := range m.Net.Layers {
+		l.SpectralNormalize(rng)
+	}
+}
+
+// SpectralNorms returns the layers' spectral normalisations, for the
+// trainers to advance; none without them.
+func (m *MLP) SpectralNorms() []*nn.SpectralNorm {
+	var out []*nn.SpectralNorm
+	for _, l := range m.Net.Layers {
+		if l.Spectral != nil {
+			out = append(out, l.Spectral)
+		}
+	}
+	return out
+}

@@ -19,6 +19,10 @@ type ResNet struct {
 	Stem    *nn.Conv
 	Blocks  []*ResBlock
 	Head    *nn.Linear
+	// Norms, when set (BatchNormalize), batch-normalises the output of
+	// each convolution but the skips, always by the batch's statistics:
+	// for App. F's WGAN critic, which is only evaluated in training.
+	Norms map[*nn.Conv]*nn.BatchNorm
 }
 
 // lipSwish is the scale of LipSwish, x·σ(x)/1.1 (App. E).
@@ -67,26 +71,34 @@ func (r *ResNet) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
 	return r.forward(b, x, nil)
 }
 
-// convAct applies c then LipSwish: fused, or, when taps is not nil, as
-// two ops with the convolution's output recorded in taps.
-func convAct(b *nn.Builder, c *nn.Conv, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
-	if taps == nil {
+// convAct applies c then LipSwish: fused, or, when taps is not nil or c
+// is batch-normalised, as separate ops with the convolution's output
+// recorded in taps.
+func (r *ResNet) convAct(b *nn.Builder, c *nn.Conv, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
+	if taps == nil && r.Norms[c] == nil {
 		return c.ForwardSwish(b, x, lipSwish)
 	}
+	z, err := r.tapped(b, c, x, taps)
+	if err != nil {
+		return nil, err
+	}
+	return nn.Activate(b, "lipswish", z)
+}
+
+// tapped applies c and its batch normalisation, if any, recording the
+// convolution's output in taps when not nil.
+func (r *ResNet) tapped(b *nn.Builder, c *nn.Conv, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
 	z, err := c.Forward(b, x)
 	if err != nil {
 		return nil, err
 	}
-	taps[c] = z
-	return nn.Activate(b, "lipswish", z)
-}
-
-func tapped(b *nn.Builder, c *nn.Conv, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
-	z, err := c.Forward(b, x)
-	if err == nil && taps != nil {
+	if taps != nil {
 		taps[c] = z
 	}
-	return z, err
+	if bn := r.Norms[c]; bn != nil {
+		return bn.Forward(b, z, true)
+	}
+	return z, nil
 }
 
 func (r *ResNet) forward(b *nn.Builder, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
@@ -97,12 +109,12 @@ func (r *ResNet) forward(b *nn.Builder, x *G.Node, taps map[*nn.Conv]*G.Node) (*
 			return nil, fmt.Errorf("energy: input %v is not %d×%d×%d images: %w", x.Shape(), r.C, r.H, r.W, err)
 		}
 	}
-	h, err := convAct(b, r.Stem, x, taps)
+	h, err := r.convAct(b, r.Stem, x, taps)
 	if err != nil {
 		return nil, err
 	}
 	for _, blk := range r.Blocks {
-		if h, err = blk.forward(b, h, taps); err != nil {
+		if h, err = r.block(b, blk, h, taps); err != nil {
 			return nil, err
 		}
 	}
@@ -112,22 +124,18 @@ func (r *ResNet) forward(b *nn.Builder, x *G.Node, taps map[*nn.Conv]*G.Node) (*
 	return r.Head.Forward(b, h)
 }
 
-// Forward applies the block.
-func (blk *ResBlock) Forward(b *nn.Builder, x *G.Node) (*G.Node, error) {
-	return blk.forward(b, x, nil)
-}
-
-func (blk *ResBlock) forward(b *nn.Builder, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
-	h, err := convAct(b, blk.C1, x, taps)
+// block applies one residual block.
+func (r *ResNet) block(b *nn.Builder, blk *ResBlock, x *G.Node, taps map[*nn.Conv]*G.Node) (*G.Node, error) {
+	h, err := r.convAct(b, blk.C1, x, taps)
 	if err != nil {
 		return nil, err
 	}
-	if h, err = tapped(b, blk.C2, h, taps); err != nil {
+	if h, err = r.tapped(b, blk.C2, h, taps); err != nil {
 		return nil, err
 	}
 	skip := x
 	if blk.Skip != nil {
-		if skip, err = tapped(b, blk.Skip, x, taps); err != nil {
+		if skip, err = r.tapped(b, blk.Skip, x, taps); err != nil {
 			return nil, err
 		}
 	}
@@ -152,7 +160,13 @@ func (r *ResNet) Params() []*nn.Param {
 			ps = append(ps, blk.Skip.Params()...)
 		}
 	}
-	return append(ps, r.Head.Params()...)
+	ps = append(ps, r.Head.Params()...)
+	for _, c := range r.convs() {
+		if bn := r.Norms[c]; bn != nil {
+			ps = append(ps, bn.Params()...)
+		}
+	}
+	return ps
 }
 
 // convs lists the convolutions in the order data flows through them.
@@ -171,6 +185,21 @@ func (r *ResNet) convs() []*nn.Conv {
 func (r *ResNet) WeightNormalize() {
 	for _, c := range r.convs() {
 		c.WeightNormalize()
+	}
+}
+
+// BatchNormalize batch-normalises the output of every convolution but the
+// skips (see Norms).
+func (r *ResNet) BatchNormalize() {
+	r.Norms = map[*nn.Conv]*nn.BatchNorm{}
+	for _, c := range r.convs() {
+		skip := false
+		for _, blk := range r.Blocks {
+			skip = skip || c == blk.Skip
+		}
+		if !skip {
+			r.Norms[c] = nn.NewBatchNorm(c.W.Name+".bn", c.W.T.Shape()[0])
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package sampler_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -27,5 +28,27 @@ func BenchmarkLangevinToy(b *testing.B) {
 	b.ResetTimer()
 	if _, _, err := s.Run(context.Background(), rng, eps, b.N, nil); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// One step of a chain in x on Fashion-MNIST-sized images with the quick
+// scale's energy (ebm_x): what its training and test chains cost.
+func BenchmarkLangevinXSpaceImages(b *testing.B) {
+	for _, batch := range []int{32, 64} {
+		b.Run(fmt.Sprint(batch), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			en := energy.NewResNet(rng, 1, 28, 28, 32, []energy.BlockSpec{{Out: 32, Down: true}, {Out: 64, Down: true}})
+			en.SpectralNormalize(rng)
+			s, err := sampler.NewLangevin(sampler.Identity{Dim: 784}, en, batch, sampler.TargetEnergyOnly, 10)
+			if err != nil {
+				b.Fatal(err)
+			}
+			eps := [][]float32{make([]float32, 784*batch)}
+			sampler.Uniform(0, 1)(rng, 0, eps[0])
+			b.ResetTimer()
+			if _, _, err := s.Run(context.Background(), rng, eps, b.N, nil); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }

@@ -89,3 +89,20 @@ func advanceSpectralNorms(net any) {
 		}
 	}
 }
+
+// GeneratorParams returns those of all that gen's T_θ reads, buffers
+// excepted: the decoder's parameters of a VAE, which App. C's decoder copy
+// and the WGAN generator train.
+func GeneratorParams(gen sampler.Generator, all []*nn.Param) ([]*nn.Param, error) {
+	b := nn.NewBuilder()
+	if _, _, err := generatorInput(b, gen, 1, "uses"); err != nil {
+		return nil, err
+	}
+	var out []*nn.Param
+	for _, p := range all {
+		if b.Uses(p) && !p.Buffer {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}

@@ -226,12 +226,16 @@ func newDecoderPart(st EBMStage, cfg config.EBM) (*decoderPart, error) {
 	}
 	loss := G.Must(G.Mean(e))
 	// θ′'s decoder: the copy's parameters that T_θ′ reads.
-	var params []*nn.Param
+	params, err := GeneratorParams(st.Gen, all)
+	if err != nil {
+		return nil, err
+	}
+	index := map[*nn.Param]int{}
 	for i, p := range all {
-		if b.Uses(p) && !p.Buffer {
-			params = append(params, p)
-			d.ref = append(d.ref, du.Reference[i])
-		}
+		index[p] = i
+	}
+	for _, p := range params {
+		d.ref = append(d.ref, du.Reference[index[p]])
 	}
 	prog, err := nn.Compile(b, loss, b.ParamNodes(params))
 	if err != nil {

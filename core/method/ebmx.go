@@ -1,0 +1,74 @@
+package method
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/vaebm/vaebm/core/sampler"
+	"github.com/vaebm/vaebm/core/train"
+)
+
+// EBMX is Table 4's "EBM on x" (Du & Mordatch 2019, as App. F trains it):
+// an energy on x alone, trained on Eq. 7 with negatives from Langevin
+// chains in x (langevin.rule noise_first, gradient clip, clamp to the data
+// range) and a replay buffer of x. With langevin.init noise the chains and
+// their restarts start at uniform noise on the clamp range; with vae
+// ("MCMC init w/ NVAE") at samples of the pretrained VAE, which is then
+// stage 1 (the cached VAE every method shares) and is reported too. Test
+// chains start the same way.
+var EBMX = Method{
+	Name: "ebm_x",
+	Build: func(ctx context.Context, env *Env) ([]Model, error) {
+		exp := env.Exp
+		if len(exp.Langevin.Clamp) != 2 {
+			return nil, fmt.Errorf("ebm_x: langevin.clamp must give the data range [lo, hi]")
+		}
+		lo, hi := exp.Langevin.Clamp[0], exp.Langevin.Clamp[1]
+		id := sampler.Identity{Dim: env.XDim}
+		steps, stepSize := TestChain(exp)
+		chains := Chains{Gen: id, Target: sampler.TargetEnergyOnly, Langevin: exp.Langevin, Steps: steps, StepSize: stepSize,
+			Init: uniformNoise(lo, hi)}
+		restart := sampler.Uniform(lo, hi)
+		settings := struct {
+			Energy      any
+			Temperature float64
+			DecoderMean bool
+		}{Energy: energySettings(exp)}
+		var models []Model
+		title := "EBM on x"
+		if exp.Langevin.Init == "vae" {
+			v, err := trainVAE(ctx, env)
+			if err != nil {
+				return nil, err
+			}
+			vm := vaeModel(exp, v)
+			models = append(models, vm)
+			// The training chains restart from a pool of VAE samples drawn
+			// once; the test chains from the VAE model's own samples.
+			n := max(exp.Langevin.Replay.Size, exp.EBM.BatchSize)
+			pool, err := vm.Sample(ctx, NewRNG(exp.Seed, StreamPool), nil, n, 64, nil)
+			if err != nil {
+				return nil, fmt.Errorf("ebm_x: drawing the VAE samples the chains start from: %w", err)
+			}
+			restart = sampler.FromPool(pool, env.XDim)
+			chains.From = v
+			if exp.Eval.DecoderMean {
+				chains.From = sampler.MeanOf{Generator: v}
+			}
+			chains.Init = func(rng *rand.Rand, eps [][]float32) { DrawNoise(rng, eps, exp.Eval.Temperature) }
+			settings.Temperature, settings.DecoderMean = exp.Eval.Temperature, exp.Eval.DecoderMean
+			title = "EBM on x, MCMC init w/ NVAE"
+		}
+		en, err := newEnergy(env)
+		if err != nil {
+			return nil, err
+		}
+		chains.Energy = en
+		st := train.EBMStage{Gen: id, Energy: en, Target: sampler.TargetEnergyOnly, Persist: 1, Init: restart}
+		if err := trainEnergy(ctx, env, st, nil, settings); err != nil {
+			return nil, err
+		}
+		return append(models, Model{Name: "ebm_x", Title: title, Sample: chains.Sample, Steps: steps, Energy: en}), nil
+	},
+}

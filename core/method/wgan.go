@@ -1,0 +1,58 @@
+package method
+
+import (
+	"context"
+
+	"github.com/vaebm/vaebm/core/sampler"
+	"github.com/vaebm/vaebm/core/train"
+)
+
+// WGANNVAE is Table 4's "WGAN w/ NVAE decoder" (Sec. 5.2, App. F): the
+// generator is a copy of the pretrained VAE's decoder, ε_z → μ(z), and the
+// critic the energy network with fresh weights, spectral normalisation
+// and (wgan.batch_norm) batch normalisation, both of which App. F found
+// necessary; trained on the Wasserstein loss (train.WGAN). Stages: the
+// VAE (shared with every method), then the WGAN. It reports the VAE and
+// the trained generator, whose samples are the decoder means.
+var WGANNVAE = Method{
+	Name: "wgan_nvae",
+	Build: func(ctx context.Context, env *Env) ([]Model, error) {
+		exp := env.Exp
+		v, err := trainVAE(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		g, err := copyVAE(env, v)
+		if err != nil {
+			return nil, err
+		}
+		gen := sampler.MeanOf{Generator: g}
+		genParams, err := train.GeneratorParams(gen, g.Params())
+		if err != nil {
+			return nil, err
+		}
+		critic, err := env.NewEnergy(EnergyOptions{Stream: StreamCritic, SpectralNorm: true, BatchNorm: exp.WGAN.BatchNorm})
+		if err != nil {
+			return nil, err
+		}
+		w := exp.WGAN
+		opts := train.WGANOptions{Steps: w.Steps, NCritic: w.NCritic, BatchSize: w.BatchSize, LogEvery: w.LogEvery,
+			CriticLR: w.CriticLR, GenLR: w.GenLR, Beta1: w.Beta1, Beta2: w.Beta2}
+		settings := w
+		settings.LogEvery, settings.CheckpointEvery = 0, 0
+		e := exp.EBM // the critic's architecture
+		err = env.Train(ctx, Stage{
+			Name: "wgan", What: "WGAN generator and critic", Params: append(critic.Params(), g.Params()...),
+			Settings:        struct{ WGAN, Arch any }{settings, struct{ Hidden, Layers, Blocks, Activation, InputScale any }{e.Hidden, e.Layers, e.Blocks, e.Activation, e.InputScale}},
+			CheckpointEvery: w.CheckpointEvery,
+			Train: func(ctx context.Context, ck *train.Checkpoint, log train.Logger, progress train.Progress) error {
+				st := train.WGANStage{Gen: gen, GenParams: genParams, Critic: critic}
+				return train.WGAN(ctx, st, opts, env.TrainSet, train.NewRNG(exp.Seed, StreamWGANTrain), ck, log, progress)
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []Model{vaeModel(exp, v), {Name: "wgan_nvae", Title: "WGAN w/ NVAE decoder", Sample: VAESampler(g, exp.Eval.Temperature, true)}}, nil
+	},
+}
