@@ -124,8 +124,12 @@ func loadModels(ctx context.Context, exp config.Experiment, out string, id int64
 	return m.Build(ctx, env)
 }
 
-// pickModel returns the model called name.
+// pickModel returns the model called name, or with name "" the method's
+// own model (the last it reports).
 func pickModel(models []method.Model, name string, id int64) (method.Model, error) {
+	if name == "" && len(models) > 0 {
+		return models[len(models)-1], nil
+	}
 	var names []string
 	for _, m := range models {
 		if m.Name == name {

@@ -40,7 +40,7 @@ var SampleFormats = []string{"idx", "npy", "png"}
 const MaxSampleValues = 1 << 30
 
 // Sample draws n samples of model (one its method reports: vae, vaebm,
-// ebm_x, wgan_nvae, vaebm_kl) from finished run id, using its recorded
+// ebm_x, wgan_nvae, vaebm_kl; "" for the method's own) from finished run id, using its recorded
 // config and checkpoints, and writes them to path: for 2-D data as CSV
 // (columns model, x, y); for images in so.Format (see sampleImages). It
 // returns the path written.
@@ -94,6 +94,7 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	if err != nil {
 		return "", err
 	}
+	model = m.Name
 	title := m.Title + " samples"
 	if m.Steps > 0 {
 		steps, h := method.TestChain(exp)

@@ -7,7 +7,7 @@
 //	vaebm runs [--experiment NAME] [--status S] [--param K=V] [--metric 'K>=V'] [--sort metric:K] [--format csv|json]
 //	vaebm runs show ID
 //	vaebm runs diff A B
-//	vaebm sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE] [--format idx|npy|png] [--score]
+//	vaebm sample RUN_ID [--n N] [--model NAME] [--out FILE] [--format idx|npy|png] [--score]
 //	vaebm table NAME
 //	vaebm check NAME
 //	vaebm bench [mlp|conv|langevin|all]
@@ -115,9 +115,10 @@ const usage = `usage: vaebm [--out DIR] COMMAND ...
                                   --asc, --format table|csv|json
   runs show ID                    show one run: provenance, params, final metrics, artifacts
   runs diff A B                   show the config keys that differ between two runs
-  sample RUN_ID [--n N] [--model vaebm|vae] [--out FILE] [--format idx|npy|png] [--score]
+  sample RUN_ID [--n N] [--model NAME] [--out FILE] [--format idx|npy|png] [--score]
          [--steps K] [--step-size H] [--temperature T] [--png FILE]
-                                  draw samples from a finished run (CSV for 2-D data; images as IDX,
+                                  draw samples of a model of a finished run (default the method's own:
+                                  vaebm, ebm_x, wgan_nvae, vaebm_kl; vae for the VAE) (CSV for 2-D data; images as IDX,
                                   NumPy .npy or a folder of PNGs); --score evaluates them with the
                                   run's judges; --steps and --step-size override the test-time chain
   table NAME                      render a paper table from the recorded runs

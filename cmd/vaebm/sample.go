@@ -23,7 +23,7 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
 	var so pipeline.SampleOptions
 	n := fs.Int("n", 1000, "number of samples")
-	model := fs.String("model", "vaebm", "vaebm or vae")
+	model := fs.String("model", "", "a model the run's method reports: vae, vaebm, ebm_x, wgan_nvae or vaebm_kl (default: the method's own, its last)")
 	out := fs.String("out", "", "output file, or folder for --format png (default OUT/samples/runID-MODEL-N.csv for 2-D data, "+
 		"runID-MODEL-N.idx|.npy or runID-MODEL-N/ for images)")
 	fs.StringVar(&so.Format, "format", "", "images: idx (big-endian float32 IDX, N×C×H×W, the default), npy (NumPy float32 N×C×H×W in [0, 1]) "+
@@ -57,6 +57,10 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %d %s samples to %s\n", *n, *model, path)
+	what := "samples"
+	if *model != "" {
+		what = *model + " samples"
+	}
+	fmt.Fprintf(os.Stderr, "wrote %d %s to %s\n", *n, what, path)
 	return nil
 }

@@ -27,7 +27,7 @@ var EBMX = Method{
 		lo, hi := exp.Langevin.Clamp[0], exp.Langevin.Clamp[1]
 		id := sampler.Identity{Dim: env.XDim}
 		steps, stepSize := TestChain(exp)
-		chains := Chains{Gen: id, Target: sampler.TargetEnergyOnly, Langevin: exp.Langevin, Steps: steps, StepSize: stepSize,
+		chains := Chains{Gen: id, Target: sampler.TargetEnergyOnly, Chain: chainOptions(exp.Langevin, steps, stepSize),
 			Init: uniformNoise(lo, hi)}
 		restart := sampler.Uniform(lo, hi)
 		settings := struct {

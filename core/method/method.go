@@ -159,7 +159,7 @@ func trainVAE(ctx context.Context, env *Env) (VAE, error) {
 	err = env.Train(ctx, Stage{
 		Name: "vae", What: "VAE", Params: v.Params(), Settings: settings, CheckpointEvery: cfg.CheckpointEvery,
 		Train: func(ctx context.Context, ck *train.Checkpoint, log train.Logger, progress train.Progress) error {
-			return train.VAE(ctx, v, cfg, env.TrainSet, train.NewRNG(env.Exp.Seed, StreamVAETrain), ck, log, progress)
+			return train.VAE(ctx, v, vaeOptions(cfg), env.TrainSet, train.NewRNG(env.Exp.Seed, StreamVAETrain), ck, log, progress)
 		},
 	})
 	return v, err
@@ -211,7 +211,7 @@ func trainEnergy(ctx context.Context, env *Env, st train.EBMStage, extra []*nn.P
 		Name: "ebm", What: "energy", Params: append(st.Energy.Params(), extra...),
 		Settings: settings, CheckpointEvery: exp.EBM.CheckpointEvery,
 		Train: func(ctx context.Context, ck *train.Checkpoint, log train.Logger, progress train.Progress) error {
-			return train.EBM(ctx, st, exp.EBM, exp.Langevin, env.TrainSet, train.NewRNG(exp.Seed, StreamEBMTrain), ck, log, progress)
+			return train.EBM(ctx, st, ebmOptions(exp), env.TrainSet, train.NewRNG(exp.Seed, StreamEBMTrain), ck, log, progress)
 		},
 	})
 }

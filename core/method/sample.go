@@ -50,10 +50,9 @@ type Chains struct {
 	Gen    sampler.Generator
 	Energy sampler.Energy
 	Target sampler.Target
-	// Langevin gives the step rule, noise, gradient clip and clamp.
-	Langevin    config.Langevin
-	Steps       int
-	StepSize    float64
+	// Chain gives the length, step size, step rule, noise, gradient clip
+	// and clamp.
+	Chain       train.ChainOptions
 	Temperature float64
 	// Init draws a batch of chain starts into eps: the VAE's noise (the
 	// ε_z groups scaled by Temperature) for chains in ε, uniform noise for
@@ -70,10 +69,10 @@ type Chains struct {
 }
 
 // Sample runs n chains, batch at a time, and returns what each reports
-// after Steps steps (see Model.Sample).
+// after Chain.Steps steps (see Model.Sample).
 func (c Chains) Sample(ctx context.Context, starts, noise *rand.Rand, n, batch int, observe Observer) ([]float32, error) {
 	batch = min(n, batch)
-	lang, err := train.NewLangevin(c.Gen, c.Energy, batch, c.Target, c.Langevin, c.StepSize)
+	lang, err := train.NewLangevin(c.Gen, c.Energy, batch, c.Target, c.Chain)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +118,7 @@ func (c Chains) Sample(ctx context.Context, starts, noise *rand.Rand, n, batch i
 		if observe != nil {
 			obs = func(step int, x []float32) { observe(b, step, func() ([]float32, error) { return report(x) }) }
 		}
-		x, _, err := lang.Run(ctx, noise, eps, c.Steps, obs)
+		x, _, err := lang.Run(ctx, noise, eps, c.Chain.Steps, obs)
 		if err != nil {
 			return nil, err
 		}

@@ -65,7 +65,7 @@ func vaeModel(exp config.Experiment, v VAE) Model {
 func vaebmModel(exp config.Experiment, name, title string, gen VAE, en sampler.Energy) Model {
 	steps, stepSize := TestChain(exp)
 	c := Chains{Gen: chainGenerator(exp, gen), Energy: en, Target: sampler.Target(exp.Langevin.Target),
-		Langevin: exp.Langevin, Steps: steps, StepSize: stepSize, Temperature: exp.Eval.Temperature}
+		Chain: chainOptions(exp.Langevin, steps, stepSize), Temperature: exp.Eval.Temperature}
 	c.Init = func(rng *rand.Rand, eps [][]float32) { DrawNoise(rng, eps, c.Temperature) }
 	switch {
 	case exp.Eval.DecoderMean:

@@ -36,8 +36,7 @@ var WGANNVAE = Method{
 			return nil, err
 		}
 		w := exp.WGAN
-		opts := train.WGANOptions{Steps: w.Steps, NCritic: w.NCritic, BatchSize: w.BatchSize, LogEvery: w.LogEvery,
-			CriticLR: w.CriticLR, GenLR: w.GenLR, Beta1: w.Beta1, Beta2: w.Beta2}
+		opts := wganOptions(w)
 		settings := w
 		settings.LogEvery, settings.CheckpointEvery = 0, 0
 		e := exp.EBM // the critic's architecture

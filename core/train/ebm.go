@@ -8,11 +8,49 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
-	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/sampler"
 	"github.com/vaebm/vaebm/core/vae"
 )
+
+// EBMOptions are stage 2's settings (the experiment's ebm section, and
+// its langevin section for the training chains).
+type EBMOptions struct {
+	Steps, BatchSize, LogEvery int
+	// Adam's rate and moments, decoupled weight decay, and App. E's
+	// clipping of gradients to ClipStd standard deviations (0: none).
+	LR, Beta1, Beta2, WeightDecay, ClipStd float64
+	// SpectralReg weights the spectral-norm penalty of App. E; 0 disables.
+	SpectralReg float64
+	// EnergyReg is α of the penalty α(E⁺² + E⁻²), annealed linearly to
+	// EnergyRegEnd over the stage when that is > 0.
+	EnergyReg, EnergyRegEnd float64
+	// Chains are the training chains that draw the negatives.
+	Chains ChainOptions
+	// Replay is the persistent replay buffer (App. E).
+	Replay ReplayOptions
+}
+
+// ChainOptions are a Langevin sampler's settings: how many steps a chain
+// takes, of what size, by which rule (see sampler.Langevin).
+type ChainOptions struct {
+	Steps    int
+	StepSize float64
+	Rule     sampler.StepRule
+	// NoiseStd is RuleNoiseFirst's noise; GradClip, when > 0, clips each
+	// gradient element; the state is clamped to [ClampLo, ClampHi] when
+	// ClampLo < ClampHi.
+	NoiseStd, GradClip float64
+	ClampLo, ClampHi   float64
+}
+
+// ReplayOptions size the replay buffer: chains restart from it with a
+// probability rising linearly from 0 to MaxProb over AnnealSteps.
+type ReplayOptions struct {
+	Size        int // 0: no persistent chains
+	MaxProb     float64
+	AnnealSteps int
+}
 
 // EBMStage holds what stage 2 needs besides the settings.
 type EBMStage struct {
@@ -54,8 +92,9 @@ type DecoderUpdate struct {
 // EBM runs stage 2: for each step, draw negatives by Langevin dynamics on
 // Eq. 9 (reported as μ(z) with st.MeanNegatives), then take an Adam step on the Eq. 7 loss
 // mean E(x⁺) − mean E(x⁻) + α (mean E(x⁺)² + mean E(x⁻)²).
-func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
-	lang, err := NewLangevin(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg, lcfg.StepSize)
+func EBM(ctx context.Context, st EBMStage, cfg EBMOptions, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
+	lcfg := cfg.Chains
+	lang, err := NewLangevin(st.Gen, st.Energy, cfg.BatchSize, st.Target, lcfg)
 	if err != nil {
 		return err
 	}
@@ -98,7 +137,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 		defer means.Close()
 	}
 	dims := lang.EpsDims()
-	buf := sampler.NewReplayBuffer(lcfg.Replay.Size, dims[:st.Persist])
+	buf := sampler.NewReplayBuffer(cfg.Replay.Size, dims[:st.Persist])
 	eps := make([][]float32, len(dims))
 	for i, d := range dims {
 		eps[i] = make([]float32, d*cfg.BatchSize)
@@ -128,7 +167,7 @@ func EBM(ctx context.Context, st EBMStage, cfg config.EBM, lcfg config.Langevin,
 				return err
 			}
 			advanceSpectralNorms(st.Energy)
-			p = sampler.AnnealedProb(step, lcfg.Replay.AnnealSteps, lcfg.Replay.MaxProb)
+			p = sampler.AnnealedProb(step, cfg.Replay.AnnealSteps, cfg.Replay.MaxProb)
 			buf.Init(rng.Rand, eps[:st.Persist], p, st.Init)
 			for g := st.Persist; g < len(dims); g++ {
 				for i := 0; i < cfg.BatchSize; i++ {
@@ -207,7 +246,7 @@ type decoderPart struct {
 	heldNoise []float32
 }
 
-func newDecoderPart(st EBMStage, cfg config.EBM) (*decoderPart, error) {
+func newDecoderPart(st EBMStage, cfg EBMOptions) (*decoderPart, error) {
 	du := st.Decoder
 	all := du.Model.Params()
 	if len(du.Reference) != len(all) {
@@ -302,31 +341,19 @@ func (d *decoderPart) close() {
 	}
 }
 
-// NewLangevin builds the sampler that the langevin settings describe
-// (step rule, noise, gradient clip, clamp), with step size stepSize: the
-// training step, or the test chains' own.
-func NewLangevin(gen sampler.Generator, en sampler.Energy, batch int, target sampler.Target, lcfg config.Langevin, stepSize float64) (*sampler.Langevin, error) {
-	lang, err := sampler.NewLangevin(gen, en, batch, target, stepSize)
+// NewLangevin builds the sampler that o describes.
+func NewLangevin(gen sampler.Generator, en sampler.Energy, batch int, target sampler.Target, o ChainOptions) (*sampler.Langevin, error) {
+	lang, err := sampler.NewLangevin(gen, en, batch, target, o.StepSize)
 	if err != nil {
 		return nil, err
 	}
-	switch lcfg.Rule {
-	case "", "ula":
-		lang.Rule = sampler.RuleULA
-	case "noise_first":
-		lang.Rule = sampler.RuleNoiseFirst
-	default:
-		return nil, fmt.Errorf("langevin: unknown rule %q", lcfg.Rule)
-	}
-	lang.NoiseStd, lang.GradClip = lcfg.NoiseStd, lcfg.GradClip
-	if len(lcfg.Clamp) == 2 {
-		lang.Clamp.Lo, lang.Clamp.Hi = lcfg.Clamp[0], lcfg.Clamp[1]
-	}
+	lang.Rule, lang.NoiseStd, lang.GradClip = o.Rule, o.NoiseStd, o.GradClip
+	lang.Clamp.Lo, lang.Clamp.Hi = o.ClampLo, o.ClampHi
 	return lang, nil
 }
 
 // EnergyRegAt is the weight α of the energy penalty at a step (1-based).
-func EnergyRegAt(cfg config.EBM, step int) float64 {
+func EnergyRegAt(cfg EBMOptions, step int) float64 {
 	if cfg.EnergyRegEnd <= 0 || cfg.Steps <= 1 {
 		return cfg.EnergyReg
 	}

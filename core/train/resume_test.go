@@ -8,7 +8,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/energy"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/sampler"
@@ -55,13 +54,14 @@ func TestEBMResumeMatchesUninterrupted(t *testing.T) {
 	for i := range trainSet {
 		trainSet[i] = float32(data.NormFloat64())
 	}
-	cfg := config.EBM{Steps: 40, BatchSize: 16, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, EnergyReg: 0.1,
-		SpectralReg: 0.01, ClipStd: 3, LogEvery: 5, CheckpointEvery: 10}
-	lcfg := config.Langevin{Steps: 3, StepSize: 0.05, Replay: config.Replay{Size: 50, MaxProb: 0.5, AnnealSteps: 8}}
+	cfg := EBMOptions{Steps: 40, BatchSize: 16, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, EnergyReg: 0.1,
+		SpectralReg: 0.01, ClipStd: 3, LogEvery: 5}
+	cfg.Chains = ChainOptions{Steps: 3, StepSize: 0.05}
+	cfg.Replay = ReplayOptions{Size: 50, MaxProb: 0.5, AnnealSteps: 8}
 	run := func(ck *Checkpoint, log *stepLog, ctx context.Context) (*energy.MLP, error) {
 		en := energy.NewMLP(NewRNG(7, 8).Rand, 2, 16, 3, "swish", 1)
 		st := EBMStage{Gen: sampler.Identity{Dim: 2}, Energy: en, Target: sampler.TargetEq9, Persist: 1, Init: sampler.Gaussian}
-		return en, EBM(ctx, st, cfg, lcfg, trainSet, NewRNG(9, 10), ck, log, nil)
+		return en, EBM(ctx, st, cfg, trainSet, NewRNG(9, 10), ck, log, nil)
 	}
 
 	checkResume(t, func(ck *Checkpoint, log *stepLog, ctx context.Context) ([]*nn.Param, error) {
@@ -121,7 +121,7 @@ func TestHierVAEResumeMatchesUninterrupted(t *testing.T) {
 	}
 	for _, balance := range []bool{false, true} {
 		t.Run(fmt.Sprintf("balance=%v", balance), func(t *testing.T) {
-			cfg := config.VAE{Steps: 60, BatchSize: 4, LR: 1e-3, KLWarmupSteps: 30, KLWarmupMin: 0.1, SpectralReg: 0.01, KLBalance: balance}
+			cfg := VAEOptions{Steps: 60, BatchSize: 4, LR: 1e-3, KLWarmupSteps: 30, KLWarmupMin: 0.1, SpectralReg: 0.01, KLBalance: balance}
 			checkResume(t, func(ck *Checkpoint, log *stepLog, ctx context.Context) ([]*nn.Param, error) {
 				v, err := vae.NewHierVAE(NewRNG(7, 8).Rand, 3, 8, 8, 4, 2, [2]int{1, 1}, -3)
 				if err != nil {

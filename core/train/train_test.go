@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 
-	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/data"
 	"github.com/vaebm/vaebm/core/energy"
 	"github.com/vaebm/vaebm/core/nn"
@@ -28,7 +26,7 @@ func TestVAEStageLowersNegativeELBO(t *testing.T) {
 	trainSet := g.Sample(rng.Rand, 4000)
 	v := vae.NewGaussianVAE(rng.Rand, 2, 4, 32, 3, "swish", -4)
 	log := memLog{}
-	cfg := config.VAE{Steps: 2000, BatchSize: 64, LR: 2e-3, KLWarmupSteps: 100, KLWarmupMin: 0.1}
+	cfg := VAEOptions{Steps: 2000, BatchSize: 64, LR: 2e-3, KLWarmupSteps: 100, KLWarmupMin: 0.1}
 	if err := VAE(context.Background(), v, cfg, trainSet, rng, nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -54,13 +52,14 @@ func TestEBMStageMovesModelTowardsData(t *testing.T) {
 	}
 	en := energy.NewMLP(rng.Rand, 2, 32, 3, "swish", 1)
 	st := EBMStage{Gen: sampler.Identity{Dim: 2}, Energy: en, Target: sampler.TargetEq9, Persist: 1, Init: sampler.Gaussian}
-	cfg := config.EBM{Steps: 150, BatchSize: 128, LR: 3e-3, Beta1: 0.9, Beta2: 0.999, EnergyReg: 0.01, LogEvery: 10}
-	lcfg := config.Langevin{Steps: 30, StepSize: 0.05, Replay: config.Replay{Size: 1000, MaxProb: 0.5, AnnealSteps: 50}}
+	cfg := EBMOptions{Steps: 150, BatchSize: 128, LR: 3e-3, Beta1: 0.9, Beta2: 0.999, EnergyReg: 0.01, LogEvery: 10}
+	cfg.Chains = ChainOptions{Steps: 30, StepSize: 0.05}
+	cfg.Replay = ReplayOptions{Size: 1000, MaxProb: 0.5, AnnealSteps: 50}
 	log := memLog{}
-	if err := EBM(context.Background(), st, cfg, lcfg, trainSet, rng, nil, log, nil); err != nil {
+	if err := EBM(context.Background(), st, cfg, trainSet, rng, nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sampler.NewLangevin(st.Gen, en, 1000, sampler.TargetEq9, lcfg.StepSize)
+	s, err := sampler.NewLangevin(st.Gen, en, 1000, sampler.TargetEq9, cfg.Chains.StepSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +103,7 @@ func TestHierVAEStageLowersNegativeELBO(t *testing.T) {
 		}
 	}
 	log := memLog{}
-	cfg := config.VAE{Steps: 150, BatchSize: 16, LR: 2e-3, KLWarmupSteps: 50, KLWarmupMin: 0.1}
+	cfg := VAEOptions{Steps: 150, BatchSize: 16, LR: 2e-3, KLWarmupSteps: 50, KLWarmupMin: 0.1}
 	if err := VAE(context.Background(), v, cfg, imgs, rng, nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -181,10 +180,10 @@ func TestEBMMeanNegatives(t *testing.T) {
 		}
 		st := EBMStage{Gen: constMean{c: c, s: 2}, Energy: en, Target: sampler.TargetEq9, Persist: 1,
 			Init: sampler.Gaussian, MeanNegatives: mean}
-		cfg := config.EBM{Steps: 1, BatchSize: 8, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, LogEvery: 1}
-		lcfg := config.Langevin{Steps: 3, StepSize: 0.01}
+		cfg := EBMOptions{Steps: 1, BatchSize: 8, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, LogEvery: 1}
+		cfg.Chains = ChainOptions{Steps: 3, StepSize: 0.01}
 		log := memLog{}
-		if err := EBM(context.Background(), st, cfg, lcfg, make([]float32, 2*16), rng, nil, log, nil); err != nil {
+		if err := EBM(context.Background(), st, cfg, make([]float32, 2*16), rng, nil, log, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, want := log["ebm/energy_neg"][0], float64(ec[0])
@@ -231,7 +230,7 @@ func TestHierVAEKLBalanceWeights(t *testing.T) {
 		imgs[i] = float32(rng.Float64())
 	}
 	log := memLog{}
-	cfg := config.VAE{Steps: 40, BatchSize: 8, LR: 1e-3, KLWarmupSteps: 30, KLWarmupMin: 0.1, KLBalance: true}
+	cfg := VAEOptions{Steps: 40, BatchSize: 8, LR: 1e-3, KLWarmupSteps: 30, KLWarmupMin: 0.1, KLBalance: true}
 	if err := VAE(context.Background(), v, cfg, imgs, rng, nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -252,36 +251,6 @@ func TestHierVAEKLBalanceWeights(t *testing.T) {
 		if warm := step < cfg.KLWarmupSteps; warm != (spread > 1e-3) {
 			t.Errorf("step %d (warm-up %v): weights spread %v from 1", step, warm, spread)
 		}
-	}
-}
-
-// The langevin settings reach the sampler: the step rule, its noise, the
-// gradient clip and the clamp.
-func TestNewLangevinFromSettings(t *testing.T) {
-	en := energy.NewMLP(rand.New(rand.NewPCG(1, 1)), 2, 4, 1, "swish", 1)
-	tests := []struct {
-		name string
-		cfg  config.Langevin
-		want func(s *sampler.Langevin) bool
-	}{
-		{"the default", config.Langevin{}, func(s *sampler.Langevin) bool {
-			return s.Rule == sampler.RuleULA && s.GradClip == 0 && s.Clamp.Lo == 0 && s.Clamp.Hi == 0
-		}},
-		{"IGEBM", config.Langevin{Rule: "noise_first", NoiseStd: 0.005, GradClip: 0.01, Clamp: []float64{0, 1}}, func(s *sampler.Langevin) bool {
-			return s.Rule == sampler.RuleNoiseFirst && s.NoiseStd == 0.005 && s.GradClip == 0.01 && s.Clamp.Lo == 0 && s.Clamp.Hi == 1
-		}},
-	}
-	for _, tc := range tests {
-		s, err := NewLangevin(sampler.Identity{Dim: 2}, en, 3, sampler.TargetEnergyOnly, tc.cfg, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !tc.want(s) || s.StepSize != 10 {
-			t.Errorf("%s: sampler %+v", tc.name, *s)
-		}
-	}
-	if _, err := NewLangevin(sampler.Identity{Dim: 2}, en, 3, sampler.TargetEnergyOnly, config.Langevin{Rule: "mala"}, 1); err == nil {
-		t.Error("an unknown rule was accepted")
 	}
 }
 
@@ -309,10 +278,10 @@ func TestEBMDecoderUpdateMovesOnlyTheCopy(t *testing.T) {
 	en := energy.NewMLP(NewRNG(5, 6).Rand, 2, 16, 2, "swish", 1)
 	st := EBMStage{Gen: copied, Energy: en, Target: sampler.TargetEq9, Persist: 1, Init: sampler.Gaussian,
 		Decoder: &DecoderUpdate{Model: copied, Reference: cached.Params(), LR: 1e-2, HeldOut: trainSet[:2*64]}}
-	cfg := config.EBM{Steps: 20, BatchSize: 16, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, LogEvery: 5}
-	lcfg := config.Langevin{Steps: 3, StepSize: 0.05}
+	cfg := EBMOptions{Steps: 20, BatchSize: 16, LR: 1e-3, Beta1: 0.9, Beta2: 0.999, LogEvery: 5}
+	cfg.Chains = ChainOptions{Steps: 3, StepSize: 0.05}
 	log := memLog{}
-	if err := EBM(context.Background(), st, cfg, lcfg, trainSet, NewRNG(7, 8), nil, log, nil); err != nil {
+	if err := EBM(context.Background(), st, cfg, trainSet, NewRNG(7, 8), nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i, p := range cached.Params() {
@@ -351,9 +320,10 @@ func TestEBMDecoderUpdateLowersSampleEnergy(t *testing.T) {
 	en := energy.NewMLP(NewRNG(5, 6).Rand, 2, 16, 2, "swish", 1)
 	st := EBMStage{Gen: copied, Energy: en, Target: sampler.TargetEq9, Persist: 1, Init: sampler.Gaussian,
 		Decoder: &DecoderUpdate{Model: copied, Reference: cached.Params(), LR: 1e-2}}
-	cfg := config.EBM{Steps: 100, BatchSize: 64, LR: 0, Beta1: 0.9, Beta2: 0.999, LogEvery: 25}
+	cfg := EBMOptions{Steps: 100, BatchSize: 64, LR: 0, Beta1: 0.9, Beta2: 0.999, LogEvery: 25}
 	log := memLog{}
-	if err := EBM(context.Background(), st, cfg, config.Langevin{Steps: 1, StepSize: 0.01}, make([]float32, 2*64), NewRNG(7, 8), nil, log, nil); err != nil {
+	cfg.Chains = ChainOptions{Steps: 1, StepSize: 0.01}
+	if err := EBM(context.Background(), st, cfg, make([]float32, 2*64), NewRNG(7, 8), nil, log, nil); err != nil {
 		t.Fatal(err)
 	}
 	e := log["ebm/decoder_loss"]
@@ -375,14 +345,14 @@ func TestEBMOnXWithIGEBMChains(t *testing.T) {
 	}
 	en := energy.NewMLP(NewRNG(5, 6).Rand, 2, 32, 2, "swish", 1)
 	st := EBMStage{Gen: sampler.Identity{Dim: 2}, Energy: en, Target: sampler.TargetEnergyOnly, Persist: 1, Init: sampler.Uniform(0, 1)}
-	cfg := config.EBM{Steps: 300, BatchSize: 64, LR: 1e-3, Beta1: 0, Beta2: 0.999, EnergyReg: 0.1, LogEvery: 50}
-	lcfg := config.Langevin{Steps: 20, StepSize: 10, Rule: "noise_first", NoiseStd: 0.005, GradClip: 0.01, Clamp: []float64{0, 1},
-		Replay: config.Replay{Size: 1000, MaxProb: 0.95}}
-	if err := EBM(context.Background(), st, cfg, lcfg, trainSet, NewRNG(7, 8), nil, memLog{}, nil); err != nil {
+	cfg := EBMOptions{Steps: 300, BatchSize: 64, LR: 1e-3, Beta1: 0, Beta2: 0.999, EnergyReg: 0.1, LogEvery: 50}
+	cfg.Chains = ChainOptions{Steps: 20, StepSize: 10, Rule: sampler.RuleNoiseFirst, NoiseStd: 0.005, GradClip: 0.01, ClampLo: 0, ClampHi: 1}
+	cfg.Replay = ReplayOptions{Size: 1000, MaxProb: 0.95}
+	if err := EBM(context.Background(), st, cfg, trainSet, NewRNG(7, 8), nil, memLog{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	const chains = 256
-	lang, err := NewLangevin(sampler.Identity{Dim: 2}, en, chains, sampler.TargetEnergyOnly, lcfg, lcfg.StepSize)
+	lang, err := NewLangevin(sampler.Identity{Dim: 2}, en, chains, sampler.TargetEnergyOnly, cfg.Chains)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,23 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
-	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/vae"
 )
+
+// VAEOptions are stage 1's settings (the experiment's vae section).
+type VAEOptions struct {
+	Steps, BatchSize int
+	LR               float64
+	// KLWarmupSteps anneals the KL weight linearly from KLWarmupMin to 1;
+	// KLBalance weights each latent group's KL by its own KL per latent
+	// during the warm-up (NVAE's KL balancing).
+	KLWarmupSteps int
+	KLWarmupMin   float64
+	KLBalance     bool
+	// SpectralReg weights NVAE's spectral regulariser on every weight; 0 disables.
+	SpectralReg float64
+}
 
 // ELBOModel is a VAE stage 1 can train: the toy's GaussianVAE or the
 // hierarchical image VAE.
@@ -22,7 +35,7 @@ type ELBOModel interface {
 // VAE runs stage 1: Adam on the negative ELBO with a linear KL warm-up
 // (KL-balanced across latent groups when cfg.KLBalance) and, when
 // cfg.SpectralReg > 0, NVAE's spectral regulariser on every weight.
-func VAE(ctx context.Context, v ELBOModel, cfg config.VAE, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
+func VAE(ctx context.Context, v ELBOModel, cfg VAEOptions, trainSet []float32, rng *RNG, ck *Checkpoint, log Logger, progress Progress) error {
 	b := nn.NewBuilder()
 	elbo, err := v.BuildELBO(b, cfg.BatchSize)
 	if err != nil {
