@@ -99,7 +99,7 @@ func TestToySmokeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || recs[0][0] != "model" || recs[0][1] != "test_ll_nats" || recs[0][2] != "test_ll_nats_paper" {
+	if len(recs) != 5 || recs[0][0] != "model" || recs[0][1] != "test_ll_nats" || recs[0][2] != "test_ll_nats_paper" {
 		t.Fatalf("table csv %v", recs)
 	}
 	if got, _ := strconv.ParseFloat(recs[3][1], 64); got != r.Metrics["eval/vaebm_ll"] {

@@ -43,7 +43,7 @@ func TestKillAndResume(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	state := filepath.Join(killed, "runs", "1", "energy.state")
+	state := filepath.Join(killed, "runs", "1", "ebm.state")
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if _, err := os.Stat(state); err == nil {
@@ -122,7 +122,7 @@ func TestKillAndResume(t *testing.T) {
 func TestResumeFromCorruptState(t *testing.T) {
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	state := filepath.Join(out, "runs", "1", "energy.state")
+	state := filepath.Join(out, "runs", "1", "ebm.state")
 	go func() {
 		for ctx.Err() == nil {
 			if _, err := os.Stat(state); err == nil {
