@@ -87,38 +87,15 @@ func (e *Experiment) Validate() error {
 	if e.EBM.SpectralNorm && (e.EBM.Arch != "resnet" || e.EBM.WeightNorm) {
 		return bad("ebm.spectral_norm", "needs arch resnet without weight_norm (arch %q, weight_norm %v)", e.EBM.Arch, e.EBM.WeightNorm)
 	}
-	epsChains := e.Method == "vaebm" || e.Method == "vaebm_kl"
-	if e.EBM.MeanNegatives && !epsChains {
-		return bad("ebm.mean_negatives", "needs method vaebm or vaebm_kl (a decoder mean); method is %q", e.Method)
+	// What a method needs of the settings beyond this is its own check
+	// (method.Check), next to its code.
+	switch e.Langevin.Init {
+	case "prior", "noise", "vae":
+	default:
+		return bad("langevin.init", "is %q, want prior, noise or vae", e.Langevin.Init)
 	}
-	if e.Langevin.MeanEnergy && !epsChains {
-		return bad("langevin.mean_energy", "needs method vaebm or vaebm_kl (a decoder mean); method is %q", e.Method)
-	}
-	switch init := e.Langevin.Init; {
-	case e.Method == "ebm_x" && init != "noise" && init != "vae":
-		return bad("langevin.init", "is %q; ebm_x chains start at noise or vae (samples of the pretrained VAE)", init)
-	case e.Method == "ebm_x" && len(e.Langevin.Clamp) != 2:
-		return bad("langevin.clamp", "ebm_x needs the data range [lo, hi]: its chains are clamped to it and its noise starts are uniform on it")
-	case e.Method != "ebm_x" && init != "prior":
-		return bad("langevin.init", "is %q; method %s starts its chains at prior (ε ~ N(0, I)); noise and vae are for ebm_x", init, e.Method)
-	}
-	switch {
-	case e.Method == "vaebm_kl" && !(e.EBM.DecoderLR > 0):
-		return bad("ebm.decoder_lr", "must be > 0 for vaebm_kl, the rate of the Eq. 21 decoder update (App. F: 5e-6)")
-	case e.Method != "vaebm_kl" && e.EBM.DecoderLR != 0:
-		return bad("ebm.decoder_lr", "is %v, but only method vaebm_kl updates the decoder (method is %q)", e.EBM.DecoderLR, e.Method)
-	}
-	if w := e.WGAN; e.Method == "wgan_nvae" {
-		switch {
-		case w.Steps < 1 || w.NCritic < 1 || w.BatchSize < 1:
-			return bad("wgan", "wgan_nvae needs steps, n_critic and batch_size ≥ 1 (have %d, %d, %d)", w.Steps, w.NCritic, w.BatchSize)
-		case !(w.CriticLR > 0) || !(w.GenLR > 0):
-			return bad("wgan", "wgan_nvae needs critic_lr and gen_lr > 0 (have %v, %v)", w.CriticLR, w.GenLR)
-		case w.LogEvery < 1 || w.CheckpointEvery < 0:
-			return bad("wgan", "needs log_every ≥ 1 and checkpoint_every ≥ 0")
-		case w.BatchNorm && e.EBM.Arch != "resnet":
-			return bad("wgan.batch_norm", "needs ebm.arch resnet (the critic's convolutions); arch is %q", e.EBM.Arch)
-		}
+	if e.EBM.DecoderLR < 0 {
+		return bad("ebm.decoder_lr", "must be ≥ 0 (is %v)", e.EBM.DecoderLR)
 	}
 	if e.VAE.SpectralReg < 0 || e.EBM.SpectralReg < 0 {
 		return bad("spectral_reg", "vae.spectral_reg and ebm.spectral_reg must be ≥ 0")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/tracker"
 )
 
@@ -104,5 +106,22 @@ func TestMethodsToySmoke(t *testing.T) {
 		if _, ok := r.Metrics["eval/wgan_nvae_ll"]; ok {
 			t.Error("the WGAN, which has no density, got a likelihood")
 		}
+	}
+}
+
+// A setting a method cannot run with stops `vaebm run` before any run
+// starts, with one message naming the file and the key.
+func TestMethodCheckNamesTheFile(t *testing.T) {
+	_, err := Load("../experiments/fashion-ebm-x.yaml", []string{"langevin.init=prior"})
+	if err == nil || !strings.Contains(err.Error(), "fashion-ebm-x.yaml") || !strings.Contains(err.Error(), "langevin.init") {
+		t.Fatalf("got %v, want an error naming the file and langevin.init", err)
+	}
+	db, out := testDB(t)
+	exp, err := config.Load("../experiments/fashion-vaebm-kl.yaml", []string{"ebm.decoder_lr=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := Run(context.Background(), exp, Options{OutDir: out, DB: db}); err == nil || len(ids) != 0 || !strings.Contains(err.Error(), "ebm.decoder_lr") {
+		t.Fatalf("run %v, error %v: want no run and an error naming ebm.decoder_lr", ids, err)
 	}
 }

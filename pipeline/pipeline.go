@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -38,10 +39,36 @@ func RunDir(out string, id int64) string {
 	return filepath.Join(out, "runs", strconv.FormatInt(id, 10))
 }
 
+// Load reads an experiment file with overrides (config.Load) and checks
+// it against what its method needs (method.Check), naming the file in
+// either's error.
+func Load(path string, overrides []string) (config.Experiment, error) {
+	exp, err := config.Load(path, overrides)
+	if err != nil {
+		return exp, err
+	}
+	if err := method.Check(exp); err != nil {
+		return exp, inFile(err, path)
+	}
+	return exp, nil
+}
+
+// inFile names the file in a config.Error that names none.
+func inFile(err error, path string) error {
+	var ce *config.Error
+	if errors.As(err, &ce) && ce.File == "" {
+		ce.File = path
+	}
+	return err
+}
+
 // Run executes exp, once per seed when it lists seeds, and returns the
 // tracker run IDs. Whatever fails after a run starts is recorded on it
 // (status failed or killed, with the error); later seeds are not started.
 func Run(ctx context.Context, exp config.Experiment, opts Options) ([]int64, error) {
+	if err := method.Check(exp); err != nil {
+		return nil, inFile(err, "experiment "+exp.Name)
+	}
 	seeds := exp.Seeds
 	if len(seeds) == 0 {
 		seeds = []uint64{exp.Seed}
@@ -97,7 +124,11 @@ func Resume(ctx context.Context, id int64, opts Options) error {
 	if err != nil {
 		return err
 	}
-	exp, err := config.Parse([]byte(ri.Config), fmt.Sprintf("stored config of run %d", id))
+	where := fmt.Sprintf("stored config of run %d", id)
+	exp, err := config.Parse([]byte(ri.Config), where)
+	if err == nil {
+		err = inFile(method.Check(exp), where)
+	}
 	if err != nil {
 		return recordFailure(run, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/pipeline"
 )
 
@@ -60,7 +59,7 @@ func cmdRun(ctx context.Context, g globals, args []string) error {
 	if len(rest) < 1 {
 		return usageError{fmt.Errorf("run needs an experiment file (or --resume RUN_ID)")}
 	}
-	exp, err := config.Load(rest[0], rest[1:])
+	exp, err := pipeline.Load(rest[0], rest[1:])
 	if err != nil {
 		return err
 	}

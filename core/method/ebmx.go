@@ -2,9 +2,11 @@ package method
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/sampler"
 	"github.com/vaebm/vaebm/core/train"
 )
@@ -19,11 +21,19 @@ import (
 // chains start the same way.
 var EBMX = Method{
 	Name: "ebm_x",
+	Check: func(exp config.Experiment) error {
+		switch {
+		case len(exp.Langevin.Clamp) != 2:
+			return settingError("langevin.clamp", "ebm_x needs the data range [lo, hi]: its chains are clamped to it and its noise starts are uniform on it")
+		case exp.EBM.MeanNegatives:
+			return settingError("ebm.mean_negatives", "needs a decoder mean, which ebm_x does not have")
+		case exp.Langevin.MeanEnergy:
+			return settingError("langevin.mean_energy", "needs a decoder mean, which ebm_x does not have")
+		}
+		return errors.Join(checkInit(exp, "noise", "vae"), checkNoDecoderUpdate(exp))
+	},
 	Build: func(ctx context.Context, env *Env) ([]Model, error) {
 		exp := env.Exp
-		if len(exp.Langevin.Clamp) != 2 {
-			return nil, fmt.Errorf("ebm_x: langevin.clamp must give the data range [lo, hi]")
-		}
 		lo, hi := exp.Langevin.Clamp[0], exp.Langevin.Clamp[1]
 		id := sampler.Identity{Dim: env.XDim}
 		steps, stepSize := TestChain(exp)

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/nn"
@@ -25,6 +26,10 @@ import (
 type Method struct {
 	// Name is the value of the experiment's method key.
 	Name string
+	// Check reports settings the method cannot run with, beyond what
+	// config.Validate checks for every method, as a *config.Error naming
+	// the key.
+	Check func(exp config.Experiment) error
 	// Build trains the method's stages through env.Train, each reading what
 	// the ones before it trained, and returns the models it reports.
 	Build func(ctx context.Context, env *Env) ([]Model, error)
@@ -41,6 +46,38 @@ func Lookup(name string) (Method, error) {
 		}
 	}
 	return Method{}, fmt.Errorf("method %q is not in the method table", name)
+}
+
+// Check runs the check of exp's method.
+func Check(exp config.Experiment) error {
+	m, err := Lookup(exp.Method)
+	if err != nil {
+		return &config.Error{Key: "method", Msg: err.Error()}
+	}
+	return m.Check(exp)
+}
+
+// settingError is a method's complaint about the setting at key.
+func settingError(key, format string, args ...any) error {
+	return &config.Error{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// checkInit reports chains that start where the method's do not.
+func checkInit(exp config.Experiment, want ...string) error {
+	for _, w := range want {
+		if exp.Langevin.Init == w {
+			return nil
+		}
+	}
+	return settingError("langevin.init", "is %q; method %s starts its chains at %s", exp.Langevin.Init, exp.Method, strings.Join(want, " or "))
+}
+
+// checkNoDecoderUpdate reports a decoder rate, which only vaebm_kl reads.
+func checkNoDecoderUpdate(exp config.Experiment) error {
+	if exp.EBM.DecoderLR != 0 {
+		return settingError("ebm.decoder_lr", "is %v, but method %s has no decoder update (vaebm_kl has)", exp.EBM.DecoderLR, exp.Method)
+	}
+	return nil
 }
 
 // VAE is a stage-1 model: trainable on its ELBO and a generator T_θ.

@@ -2,6 +2,7 @@ package method
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -258,6 +259,52 @@ func TestChainOptionsFromSettings(t *testing.T) {
 		}
 		if !tc.want(s) || s.StepSize != 10 || o.Steps != 7 {
 			t.Errorf("%s: sampler %+v, options %+v", tc.name, *s, o)
+		}
+	}
+}
+
+// Each method rejects the settings it cannot run with, naming the key.
+func TestMethodChecks(t *testing.T) {
+	ok := map[string]func(*config.Experiment){
+		"vaebm": func(*config.Experiment) {},
+		"ebm_x": func(e *config.Experiment) { e.Langevin.Init, e.Langevin.Clamp = "noise", []float64{0, 1} },
+		"wgan_nvae": func(e *config.Experiment) {
+			e.WGAN = config.WGAN{Steps: 1, NCritic: 1, BatchSize: 1, CriticLR: 1, GenLR: 1, LogEvery: 1}
+		},
+		"vaebm_kl": func(e *config.Experiment) { e.EBM.DecoderLR = 5e-6 },
+	}
+	tests := []struct {
+		method, key string
+		edit        func(*config.Experiment)
+	}{
+		{"vaebm", "langevin.init", func(e *config.Experiment) { e.Langevin.Init = "noise" }},
+		{"vaebm", "ebm.decoder_lr", func(e *config.Experiment) { e.EBM.DecoderLR = 1e-5 }},
+		{"ebm_x", "langevin.init", func(e *config.Experiment) { e.Langevin.Init = "prior" }},
+		{"ebm_x", "langevin.clamp", func(e *config.Experiment) { e.Langevin.Clamp = nil }},
+		{"ebm_x", "ebm.mean_negatives", func(e *config.Experiment) { e.EBM.MeanNegatives = true }},
+		{"ebm_x", "langevin.mean_energy", func(e *config.Experiment) { e.Langevin.MeanEnergy = true }},
+		{"wgan_nvae", "wgan", func(e *config.Experiment) { e.WGAN.NCritic = 0 }},
+		{"wgan_nvae", "wgan", func(e *config.Experiment) { e.WGAN.GenLR = 0 }},
+		{"wgan_nvae", "wgan.batch_norm", func(e *config.Experiment) { e.WGAN.BatchNorm, e.EBM.Arch = true, "mlp" }},
+		{"vaebm_kl", "ebm.decoder_lr", func(e *config.Experiment) { e.EBM.DecoderLR = 0 }},
+		{"vaebm_kl", "langevin.init", func(e *config.Experiment) { e.Langevin.Init = "vae" }},
+	}
+	for method, edit := range ok {
+		exp := config.Defaults()
+		exp.Method = method
+		edit(&exp)
+		if err := Check(exp); err != nil {
+			t.Errorf("%s: valid settings rejected: %v", method, err)
+		}
+	}
+	for _, tc := range tests {
+		exp := config.Defaults()
+		exp.Method = tc.method
+		ok[tc.method](&exp)
+		tc.edit(&exp)
+		var ce *config.Error
+		if err := Check(exp); !errors.As(err, &ce) || ce.Key != tc.key {
+			t.Errorf("%s: got %v, want an error at %s", tc.method, err, tc.key)
 		}
 	}
 }

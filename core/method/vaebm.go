@@ -2,6 +2,7 @@ package method
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 
 	"github.com/vaebm/vaebm/config"
@@ -15,6 +16,9 @@ import (
 // VAEBM h_ψ,θ(x) ∝ p_θ(x) e^{−E_ψ(x)}.
 var VAEBM = Method{
 	Name: "vaebm",
+	Check: func(exp config.Experiment) error {
+		return errors.Join(checkInit(exp, "prior"), checkNoDecoderUpdate(exp))
+	},
 	Build: func(ctx context.Context, env *Env) ([]Model, error) {
 		v, err := trainVAE(ctx, env)
 		if err != nil {

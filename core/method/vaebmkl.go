@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/train"
 )
 
@@ -18,6 +19,12 @@ import (
 // θ′ and ψ.
 var VAEBMKL = Method{
 	Name: "vaebm_kl",
+	Check: func(exp config.Experiment) error {
+		if !(exp.EBM.DecoderLR > 0) {
+			return settingError("ebm.decoder_lr", "must be > 0 for vaebm_kl: the rate of the Eq. 21 decoder update (App. F: 5e-6)")
+		}
+		return checkInit(exp, "prior")
+	},
 	Build: func(ctx context.Context, env *Env) ([]Model, error) {
 		exp := env.Exp
 		v, err := trainVAE(ctx, env)

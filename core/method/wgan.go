@@ -2,7 +2,9 @@ package method
 
 import (
 	"context"
+	"errors"
 
+	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/sampler"
 	"github.com/vaebm/vaebm/core/train"
 )
@@ -16,6 +18,19 @@ import (
 // the trained generator, whose samples are the decoder means.
 var WGANNVAE = Method{
 	Name: "wgan_nvae",
+	Check: func(exp config.Experiment) error {
+		switch w := exp.WGAN; {
+		case w.Steps < 1 || w.NCritic < 1 || w.BatchSize < 1:
+			return settingError("wgan", "wgan_nvae needs steps, n_critic and batch_size ≥ 1 (have %d, %d, %d)", w.Steps, w.NCritic, w.BatchSize)
+		case !(w.CriticLR > 0) || !(w.GenLR > 0):
+			return settingError("wgan", "wgan_nvae needs critic_lr and gen_lr > 0 (have %v, %v)", w.CriticLR, w.GenLR)
+		case w.LogEvery < 1 || w.CheckpointEvery < 0:
+			return settingError("wgan", "needs log_every ≥ 1 and checkpoint_every ≥ 0")
+		case w.BatchNorm && exp.EBM.Arch != "resnet":
+			return settingError("wgan.batch_norm", "needs ebm.arch resnet (the critic's convolutions); arch is %q", exp.EBM.Arch)
+		}
+		return errors.Join(checkInit(exp, "prior"), checkNoDecoderUpdate(exp))
+	},
 	Build: func(ctx context.Context, env *Env) ([]Model, error) {
 		exp := env.Exp
 		v, err := trainVAE(ctx, env)
