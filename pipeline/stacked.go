@@ -32,7 +32,7 @@ var stackedMNISTTask = imageTask{
 		if err != nil {
 			return nil, err
 		}
-		images, _ := data.StackedMNIST(newRNG(exp.Seed, streamHeldOut), m, n)
+		images, _ := data.StackedMNIST(newRNG(exp.Seed, method.StreamHeldOut), m, n)
 		return images, nil
 	},
 	newJudge: func(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) (imageJudge, error) {

@@ -31,16 +31,13 @@ type toyRun struct {
 	data data.Gaussians25
 }
 
-// streamHeldOut draws the toy's held-out points (vaebm_kl's ELBO of θ′).
-const streamHeldOut = 100
-
 func (r *toyRun) env(exp config.Experiment) (*method.Env, error) {
 	r.data = data.Gaussians25{Grid: exp.Data.GridSize, Spacing: exp.Data.Spacing, Std: exp.Data.Std}
 	d := r.data
 	return &method.Env{
 		Exp: exp, XDim: 2,
 		TrainSet: d.Sample(newRNG(exp.Seed, method.StreamData), exp.Data.TrainSize),
-		HeldOut:  func(n int) ([]float32, error) { return d.Sample(newRNG(exp.Seed, streamHeldOut), n), nil },
+		HeldOut:  func(n int) ([]float32, error) { return d.Sample(newRNG(exp.Seed, method.StreamHeldOut), n), nil },
 		NewVAE: func() (method.VAE, error) {
 			return vae.NewGaussianVAE(newRNG(exp.Seed, method.StreamVAEInit), 2, exp.VAE.LatentDim,
 				exp.VAE.Hidden, exp.VAE.Layers, exp.VAE.Activation, exp.VAE.MinLogStd), nil

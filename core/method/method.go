@@ -175,6 +175,7 @@ const (
 	StreamPool   // the VAE samples that ebm_x chains start from
 	StreamCritic // the WGAN critic's initial weights
 	StreamWGANTrain
+	StreamHeldOut // held-out data drawn from a generator (the toy's, StackedMNIST's)
 )
 
 // NewRNG returns the random stream `stream` of a run with this seed.
