@@ -20,6 +20,8 @@ type methodCase struct {
 	stages    []string
 	models    []string
 	metrics   []string
+	// sampledOnly are models with samples but no scores (the toy's WGAN).
+	sampledOnly []string
 }
 
 func checkMethodRun(t *testing.T, out string, r tracker.RunInfo, tc methodCase, modelMetric string) {
@@ -92,12 +94,11 @@ func TestMethodsImageSmoke(t *testing.T) {
 func TestMethodsToySmoke(t *testing.T) {
 	db, out := testDB(t)
 	opts := Options{OutDir: out, DB: db}
-	wgan := []string{"method=wgan_nvae", "wgan.steps=5", "wgan.n_critic=2", "wgan.batch_size=32",
-		"wgan.critic_lr=1e-3", "wgan.gen_lr=1e-3", "wgan.log_every=2"}
 	cases := []methodCase{
 		{file: "toy-ebm-x.yaml", stages: []string{"ebm"}, models: []string{"ebm_x"}, metrics: []string{"eval/ebm_x_log_z", "eval/ebm_x_ll_se"}},
-		{file: "toy-25gaussians.yaml", overrides: wgan, stages: []string{"vae", "wgan"}, models: []string{"vae"}, metrics: []string{"wgan/loss"}},
-		{file: "toy-25gaussians.yaml", overrides: []string{"method=vaebm_kl", "ebm.decoder_lr=1e-3"}, stages: []string{"vae", "ebm"},
+		{file: "toy-wgan-nvae.yaml", stages: []string{"vae", "wgan"}, models: []string{"vae"}, sampledOnly: []string{"wgan_nvae"},
+			metrics: []string{"wgan/loss"}},
+		{file: "toy-vaebm-kl.yaml", stages: []string{"vae", "ebm"},
 			models: []string{"vae", "vaebm_kl"}, metrics: []string{"ebm/decoder_drift", "eval/vaebm_kl_log_z"}},
 	}
 	for _, tc := range cases {
@@ -105,6 +106,16 @@ func TestMethodsToySmoke(t *testing.T) {
 		checkMethodRun(t, out, r, tc, "ll")
 		if _, ok := r.Metrics["eval/wgan_nvae_ll"]; ok {
 			t.Error("the WGAN, which has no density, got a likelihood")
+		}
+		// Every model's samples reach samples.csv, the WGAN's included.
+		raw, err := os.ReadFile(filepath.Join(RunDir(out, r.ID), "samples.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range append(tc.models, tc.sampledOnly...) {
+			if !strings.Contains(string(raw), "\n"+m+",") {
+				t.Errorf("%s: no %s rows in samples.csv", tc.file, m)
+			}
 		}
 	}
 }
