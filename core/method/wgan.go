@@ -54,10 +54,13 @@ var WGANNVAE = Method{
 		opts := wganOptions(w)
 		settings := w
 		settings.LogEvery, settings.CheckpointEvery = 0, 0
-		e := exp.EBM // the critic's architecture
+		e := exp.EBM
 		err = env.Train(ctx, Stage{
 			Name: "wgan", What: "WGAN generator and critic", Params: append(critic.Params(), g.Params()...),
-			Settings:        struct{ WGAN, Arch any }{settings, struct{ Hidden, Layers, Blocks, Activation, InputScale any }{e.Hidden, e.Layers, e.Blocks, e.Activation, e.InputScale}},
+			Settings: struct {
+				WGAN   config.WGAN
+				Critic criticArch
+			}{settings, criticArch{e.Hidden, e.Layers, e.Blocks, e.Activation, e.InputScale}},
 			CheckpointEvery: w.CheckpointEvery,
 			Train: func(ctx context.Context, ck *train.Checkpoint, log train.Logger, progress train.Progress) error {
 				st := train.WGANStage{Gen: gen, GenParams: genParams, Critic: critic}
@@ -69,4 +72,12 @@ var WGANNVAE = Method{
 		}
 		return []Model{vaeModel(exp, v), {Name: "wgan_nvae", Title: "WGAN w/ NVAE decoder", Sample: VAESampler(g, exp.Eval.Temperature, true)}}, nil
 	},
+}
+
+// criticArch are the ebm settings the critic's network is built from.
+type criticArch struct {
+	Hidden, Layers int
+	Blocks         []config.Block
+	Activation     string
+	InputScale     float64
 }
