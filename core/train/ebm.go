@@ -195,7 +195,9 @@ func EBM(ctx context.Context, st EBMStage, cfg EBMOptions, trainSet []float32, r
 		Report: func(step int, n, _ float64) string {
 			log.Log("ebm/energy_pos", step, sums[0]/n)
 			log.Log("ebm/energy_neg", step, sums[1]/n)
-			log.Log("ebm/replay_prob", step, p)
+			if cfg.Replay.Size > 0 { // without a buffer every chain starts fresh
+				log.Log("ebm/replay_prob", step, p)
+			}
 			log.Log("ebm/energy_reg", step, EnergyRegAt(cfg, step))
 			msg := fmt.Sprintf("E+ %.3f E- %.3f", sums[0]/n, sums[1]/n)
 			sums[0], sums[1] = 0, 0
