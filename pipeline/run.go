@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/core/nn"
-	"github.com/vaebm/vaebm/core/train"
 	"github.com/vaebm/vaebm/tracker"
 )
 
@@ -72,11 +70,7 @@ func runMethod(ctx context.Context, exp config.Experiment, opts Options, run *tr
 		}
 		upstream = append(upstream, key)
 		return timedStage(run, s.Name, func() error {
-			return trainedStage(opts, run, bar, stageSpec{
-				name: s.Name, what: s.What, key: key, inputs: inputs, params: s.Params,
-				final: s.Name + ".ckpt", state: s.Name + ".state", every: s.CheckpointEvery,
-				train: func(ck *train.Checkpoint) error { return s.Train(ctx, ck, run, bar.Update) },
-			}, resuming)
+			return trainedStage(ctx, opts, run, bar, s, key, inputs, resuming)
 		})
 	}
 	models, err := m.Build(ctx, env)
@@ -119,7 +113,8 @@ func loadModels(ctx context.Context, exp config.Experiment, out string, id int64
 	}
 	dir := RunDir(out, id)
 	env.Train = func(_ context.Context, s method.Stage) error {
-		return nn.LoadParams(filepath.Join(dir, s.Name+".ckpt"), s.Params)
+		final, _ := stageFiles(dir, s.Name)
+		return nn.LoadParams(final, s.Params)
 	}
 	return m.Build(ctx, env)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/core/nn"
 	"github.com/vaebm/vaebm/core/train"
 	"github.com/vaebm/vaebm/tracker"
@@ -61,55 +62,49 @@ func startRun(ctx context.Context, opts Options, spec tracker.RunSpec) (*tracker
 	return opts.DB.StartRun(ctx, spec)
 }
 
-// stageSpec is one trained stage of a run: its parameters, where the run
-// keeps them, and how to train them.
-type stageSpec struct {
-	name, what   string // metric prefix and cache folder ("vae"); for people ("VAE")
-	key, inputs  string // the stage-cache key and what it hashes
-	params       []*nn.Param
-	final, state string // file names in the run's folder: the trained parameters, the training state
-	every        int    // checkpoint interval in steps
-	train        func(ck *train.Checkpoint) error
+// stageFiles are where a run keeps stage name's trained parameters and
+// its training state while it trains.
+func stageFiles(dir, name string) (final, state string) {
+	return filepath.Join(dir, name+".ckpt"), filepath.Join(dir, name+".state")
 }
 
-// trainedStage gives s.params their trained values: from this run's final
+// trainedStage gives s.Params their trained values: from this run's final
 // checkpoint when resuming after the stage finished, else from the stage
 // cache when an earlier run trained the same stage on the same inputs
-// with the same code, else by training (resuming from this run's state
-// file if any), after which the result enters the cache. The run records
-// stage/NAME_cached (1 when reused) and stage/NAME_source_run.
-func trainedStage(opts Options, run *tracker.Run, bar *Bar, s stageSpec, resuming bool) error {
-	dir := RunDir(opts.OutDir, run.ID)
-	final := filepath.Join(dir, s.final)
+// (key, which hashes inputs) with the same code, else by training
+// (resuming from this run's state file if any), after which the result
+// enters the cache. The run records stage/NAME_cached (1 when reused) and
+// stage/NAME_source_run.
+func trainedStage(ctx context.Context, opts Options, run *tracker.Run, bar *Bar, s method.Stage, key, inputs string, resuming bool) error {
+	final, statePath := stageFiles(RunDir(opts.OutDir, run.ID), s.Name)
 	if resuming && exists(final) {
-		bar.Say("%s: finished before; loading %s", s.name, final)
-		return nn.LoadParams(final, s.params)
+		bar.Say("%s: finished before; loading %s", s.Name, final)
+		return nn.LoadParams(final, s.Params)
 	}
-	statePath := filepath.Join(dir, s.state)
 	if !opts.Force && !exists(statePath) {
-		e, ok, err := reuseStage(opts, bar, s.name, s.key, s.params)
+		e, ok, err := reuseStage(opts, bar, s.Name, key, s.Params)
 		if err != nil {
 			return err
 		}
 		if ok {
-			bar.Say("%s: reusing the %s trained by run %d (stage cache %.12s; --force retrains)", s.name, s.what, e.RunID, s.key)
-			run.Log("stage/"+s.name+"_cached", 0, 1)
-			run.Log("stage/"+s.name+"_source_run", 0, float64(e.RunID))
-			return saveCheckpoint(run, final, s.params)
+			bar.Say("%s: reusing the %s trained by run %d (stage cache %.12s; --force retrains)", s.Name, s.What, e.RunID, key)
+			run.Log("stage/"+s.Name+"_cached", 0, 1)
+			run.Log("stage/"+s.Name+"_source_run", 0, float64(e.RunID))
+			return saveCheckpoint(run, final, s.Params)
 		}
 	}
-	ck := stageCheckpoint(run, statePath, s.every, s.name+"/", bar)
-	if err := s.train(ck); err != nil {
+	ck := stageCheckpoint(run, statePath, s.CheckpointEvery, s.Name+"/", bar)
+	if err := s.Train(ctx, ck, run, bar.Update); err != nil {
 		return err
 	}
-	if err := saveCheckpoint(run, final, s.params); err != nil {
+	if err := saveCheckpoint(run, final, s.Params); err != nil {
 		return err
 	}
-	if _, err := cacheStage(opts, run, s.name, s.key, s.inputs, s.params); err != nil {
+	if _, err := cacheStage(opts, run, s.Name, key, inputs, s.Params); err != nil {
 		return err
 	}
-	run.Log("stage/"+s.name+"_cached", 0, 0)
-	run.Log("stage/"+s.name+"_source_run", 0, float64(run.ID))
+	run.Log("stage/"+s.Name+"_cached", 0, 0)
+	run.Log("stage/"+s.Name+"_source_run", 0, float64(run.ID))
 	return removeState(statePath)
 }
 
