@@ -39,7 +39,7 @@ var EBMX = Method{
 		steps, stepSize := TestChain(exp)
 		chains := Chains{Gen: id, Target: sampler.TargetEnergyOnly, Chain: chainOptions(exp.Langevin, steps, stepSize),
 			Init: uniformNoise(lo, hi)}
-		restart := sampler.Uniform(lo, hi)
+		var prepare func(context.Context, *train.EBMStage) error // with init vae: the pool
 		settings := struct {
 			Energy      any
 			Temperature float64
@@ -55,13 +55,17 @@ var EBMX = Method{
 			vm := vaeModel(exp, v)
 			models = append(models, vm)
 			// The training chains restart from a pool of VAE samples drawn
-			// once; the test chains from the VAE model's own samples.
-			n := max(exp.Langevin.Replay.Size, exp.EBM.BatchSize)
-			pool, err := vm.Sample(ctx, NewRNG(exp.Seed, StreamPool), nil, n, 64, nil)
-			if err != nil {
-				return nil, fmt.Errorf("ebm_x: drawing the VAE samples the chains start from: %w", err)
+			// once when the stage trains; the test chains from the VAE
+			// model's own samples.
+			prepare = func(ctx context.Context, st *train.EBMStage) error {
+				n := max(exp.Langevin.Replay.Size, exp.EBM.BatchSize)
+				pool, err := vm.Sample(ctx, NewRNG(exp.Seed, StreamPool), nil, n, 64, nil)
+				if err != nil {
+					return fmt.Errorf("ebm_x: drawing the VAE samples the chains start from: %w", err)
+				}
+				st.Init = sampler.FromPool(pool, env.XDim)
+				return nil
 			}
-			restart = sampler.FromPool(pool, env.XDim)
 			chains.From = v
 			if exp.Eval.DecoderMean {
 				chains.From = sampler.MeanOf{Generator: v}
@@ -75,8 +79,8 @@ var EBMX = Method{
 			return nil, err
 		}
 		chains.Energy = en
-		st := train.EBMStage{Gen: id, Energy: en, Target: sampler.TargetEnergyOnly, Persist: 1, Init: restart}
-		if err := trainEnergy(ctx, env, st, nil, settings); err != nil {
+		st := train.EBMStage{Gen: id, Energy: en, Target: sampler.TargetEnergyOnly, Persist: 1, Init: sampler.Uniform(lo, hi)}
+		if err := trainEnergy(ctx, env, st, nil, settings, prepare); err != nil {
 			return nil, err
 		}
 		return append(models, Model{Name: "ebm_x", Title: title, Sample: chains.Sample, Steps: steps, Energy: en}), nil

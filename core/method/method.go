@@ -243,12 +243,20 @@ func newEnergy(env *Env) (sampler.Energy, error) {
 // Eq. 7's contrastive loss with negatives from st's chains. extra are
 // parameters the stage trains and saves besides the energy's (θ′);
 // settings are what the stage cache hashes (see Stage.Settings).
-func trainEnergy(ctx context.Context, env *Env, st train.EBMStage, extra []*nn.Param, settings any) error {
+// prepare, if not nil, completes st when the stage trains, for what only
+// training needs (ebm_x's pool of VAE samples): a stage loaded from the
+// run or the cache skips it.
+func trainEnergy(ctx context.Context, env *Env, st train.EBMStage, extra []*nn.Param, settings any, prepare func(context.Context, *train.EBMStage) error) error {
 	exp := env.Exp
 	return env.Train(ctx, Stage{
 		Name: "ebm", What: "energy", Params: append(st.Energy.Params(), extra...),
 		Settings: settings, CheckpointEvery: exp.EBM.CheckpointEvery,
 		Train: func(ctx context.Context, ck *train.Checkpoint, log train.Logger, progress train.Progress) error {
+			if prepare != nil {
+				if err := prepare(ctx, &st); err != nil {
+					return err
+				}
+			}
 			return train.EBM(ctx, st, ebmOptions(exp), env.TrainSet, train.NewRNG(exp.Seed, StreamEBMTrain), ck, log, progress)
 		},
 	})

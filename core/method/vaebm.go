@@ -28,7 +28,7 @@ var VAEBM = Method{
 		if err != nil {
 			return nil, err
 		}
-		if err := trainEnergy(ctx, env, epsStage(env.Exp, v, en), nil, energySettings(env.Exp)); err != nil {
+		if err := trainEnergy(ctx, env, epsStage(env.Exp, v, en), nil, energySettings(env.Exp), nil); err != nil {
 			return nil, err
 		}
 		return []Model{vaeModel(env.Exp, v), vaebmModel(env.Exp, "vaebm", "VAEBM", v, en)}, nil

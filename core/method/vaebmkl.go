@@ -45,7 +45,7 @@ var VAEBMKL = Method{
 		}
 		st := epsStage(exp, c, en)
 		st.Decoder = &train.DecoderUpdate{Model: c, Reference: v.Params(), LR: exp.EBM.DecoderLR, HeldOut: held}
-		if err := trainEnergy(ctx, env, st, c.Params(), energySettings(exp)); err != nil {
+		if err := trainEnergy(ctx, env, st, c.Params(), energySettings(exp), nil); err != nil {
 			return nil, err
 		}
 		return []Model{vaeModel(exp, v), vaebmModel(exp, "vaebm_kl", "VAEBM w/ KL", c, en)}, nil
