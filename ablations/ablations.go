@@ -1,246 +1,301 @@
-// Package ablations declares which runs make which paper table: each cell
-// names the experiment whose runs supply it, the metric key (and its
-// standard-error key) in the tracker, the paper's value and how close ours
-// must come. A cell is the newest finished run's value, or, when that
-// configuration was run with several seeds, the mean ± std over seeds.
+// Package ablations reads the paper's tables as YAML files (ablations/*.yaml):
+// each row names the experiment file and the overrides that make it, the
+// model of that run whose metrics fill it, and the paper's numbers; a table
+// declares its metrics, seeds, claims and figure. Build fills a table from
+// the tracker's finished runs of exactly those configurations, Ablate runs
+// the rows × seeds that have none, and Figure draws a sample grid per row.
 package ablations
 
 import (
 	"fmt"
-	"math"
-	"sort"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/pipeline"
 	"github.com/vaebm/vaebm/results"
-	"github.com/vaebm/vaebm/tracker"
 )
 
-// CellSpec says where one of our numbers comes from and what the paper reports.
-// A cell with no Experiment holds only the paper's number (a baseline we
-// do not rerun).
-type CellSpec struct {
-	Experiment string
-	Metric     string // tracker metric key
-	SEMetric   string // its standard error, "" if exact
-	Paper      float64
-	// Target is how close ours must come to Paper; the zero Target means
-	// the cell is shown beside the paper's but not checked against it.
-	Target results.Target
+// Spec is a table as declared in its file.
+type Spec struct {
+	Name  string `yaml:"name"`  // the file stem of out/tables/NAME.{md,csv,tex}
+	Title string `yaml:"title"` // the heading
+	// Seeds are the seeds `vaebm ablate` runs each row with (none: the
+	// experiment's own seed). A cell is the mean ± std over every seed
+	// that has a finished run of the row's configuration.
+	Seeds   []uint64     `yaml:"seeds"`
+	Metrics []MetricSpec `yaml:"metrics"`
+	Rows    []RowSpec    `yaml:"rows"`
+	// Claims are the paper's conclusions as orderings and bounds on our own
+	// cells (results.ParseClaims), e.g. "fid: VAEBM < NVAE".
+	Claims []string    `yaml:"claims"`
+	Notes  []string    `yaml:"notes"`
+	Figure *FigureSpec `yaml:"figure"`
+
+	file   string          // where the spec was read from
+	claims []results.Claim // Claims, parsed
 }
 
-// RowSpec is one model's line.
+// MetricSpec is one column group. Metric and SE are tracker metric keys in
+// which {model} stands for the row's run_model.
+type MetricSpec struct {
+	Key        string `yaml:"key"`   // CSV column, e.g. "fid"
+	Label      string `yaml:"label"` // human header
+	PaperLabel string `yaml:"paper_label"`
+	Digits     int    `yaml:"digits"`
+	OursOnly   bool   `yaml:"ours_only"` // no paper column (a second judge)
+	Metric     string `yaml:"metric"`    // e.g. eval/{model}_cfid
+	SE         string `yaml:"se"`        // its standard error, "" if exact
+}
+
+// RowSpec is one model's line: the paper's numbers, and where ours come
+// from. A row without an experiment holds only the paper's numbers.
 type RowSpec struct {
-	Model string
-	Cells map[string]CellSpec // by results.Metric.Key
+	Model      string             `yaml:"model"`      // as the paper names it
+	Experiment string             `yaml:"experiment"` // relative to the table file
+	Overrides  []string           `yaml:"overrides"`  // key=value, as on the command line
+	RunModel   string             `yaml:"run_model"`  // the run's model whose metrics fill the row ({model})
+	Paper      map[string]float64 `yaml:"paper"`      // by metric key
+	Targets    []TargetSpec       `yaml:"targets"`
+
+	path string // Experiment resolved against the table's folder
 }
 
-// TableSpec declares a paper table.
-type TableSpec struct {
-	Name, Title string
-	Metrics     []results.Metric
-	Rows        []RowSpec
-	Notes       []string
-	Claims      []results.Claim
+// TargetSpec says how close a cell must come to the paper's number.
+type TargetSpec struct {
+	Metric string  `yaml:"metric"`
+	Tol    float64 `yaml:"tol"`
+	// Better is 1 when only a shortfall below the paper counts, −1 when
+	// only an excess does, 0 when both do.
+	Better int `yaml:"better"`
 }
 
-// Tables are the tables this repository reproduces, by name.
-var Tables = map[string]TableSpec{
-	"toy-25gaussians": {
-		Name:    "toy-25gaussians",
-		Title:   "25-Gaussians test log-likelihood (Sec. 5.4)",
-		Metrics: []results.Metric{{Key: "test_ll_nats", Label: "Test LL (nats)", Digits: 2}},
-		Rows: []RowSpec{
-			// Targets from the issue: the true value within ±0.02 (it checks σ);
-			// VAEBM at most 0.15 below the paper. Our VAE has no target beyond
-			// not being clearly worse than the paper's.
-			{"True", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/true_ll", "eval/true_ll_se", -1.10, results.Target{Tol: 0.02}}}},
-			{"VAE", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/vae_ll", "eval/vae_ll_se", -2.97, results.Target{Tol: 0.3, Better: 1}}}},
-			{"VAEBM", map[string]CellSpec{"test_ll_nats": {"toy-25gaussians", "eval/vaebm_ll", "eval/vaebm_ll_se", -1.50, results.Target{Tol: 0.15, Better: 1}}}},
-			// Not in the paper's table: the same energy network without the
-			// VAE (experiments/toy-ebm-x.yaml).
-			{"EBM on x", map[string]CellSpec{"test_ll_nats": {Experiment: "toy-ebm-x", Metric: "eval/ebm_x_ll", SEMetric: "eval/ebm_x_ll_se", Paper: math.NaN()}}},
-		},
-		Notes: []string{"Ours: mean over test points ± standard error of the mean. True: exact mixture density. " +
-			"VAE: IWAE bound. VAEBM: IWAE log p(x) − E(x) − log Z, log Z by numerical integration on a grid. " +
-			"EBM on x (not in the paper): −E(x) − log Z on the same grid, from experiments/toy-ebm-x.yaml."},
-	},
-	"stackedmnist": {
-		Name:  "stackedmnist",
-		Title: "Mode coverage on StackedMNIST (Table 5)",
-		Metrics: []results.Metric{
-			{Key: "modes", Label: "Modes", Digits: 1},
-			{Key: "kl", Label: "KL", Digits: 3},
-		},
-		Rows: []RowSpec{
-			paperOnly("VEEGAN", 761.8, 2.173),
-			paperOnly("PacGAN", 992.0, 0.277),
-			paperOnly("PresGAN", 999.6, 0.115),
-			paperOnly("InclusiveGAN", 997, 0.200),
-			paperOnly("StyleGAN2", 940, 0.424),
-			// The paper has no VAE-alone row; ours shows what the EBM adds.
-			{"VAE (ours)", map[string]CellSpec{
-				"modes": {Experiment: "stackedmnist", Metric: "eval/vae_modes", Paper: math.NaN()},
-				"kl":    {Experiment: "stackedmnist", Metric: "eval/vae_kl", Paper: math.NaN()},
-			}},
-			// Targets from the issue: at least 990 modes and KL ≤ 0.20.
-			{"VAEBM (ours)", map[string]CellSpec{
-				"modes": {"stackedmnist", "eval/vaebm_modes", "", 1000, results.Target{Tol: 10, Better: 1}},
-				"kl":    {"stackedmnist", "eval/vaebm_kl", "", 0.087, results.Target{Tol: 0.113, Better: -1}},
-			}},
-		},
-		Notes: []string{"PacGAN protocol (Lin et al. 2018): each channel of every generated sample is labelled by an MNIST " +
-			"classifier; modes = distinct digit triples seen, KL = KL(p_gen ‖ uniform over 1,000). Paper rows: Table 5; " +
-			"the paper's VAEBM is in the _paper columns of our VAEBM row. The sample count and the classifier's test " +
-			"accuracy are in the run (eval/vaebm_samples, eval/classifier_test_acc)."},
-	},
-	"fashion-mnist": standInTable("fashion-mnist", "Fashion-MNIST", "the stand-in for CIFAR-10"),
-	"cifar10":       standInTable("cifar10", "CIFAR-10", "user-supplied files"),
+// FigureSpec asks for one sample grid per row, side by side, each titled
+// with the row's name and its value of Metric (the paper's Fig. 7).
+type FigureSpec struct {
+	File   string `yaml:"file"`   // under out/plots
+	Metric string `yaml:"metric"` // the metric key shown in each title
+	Label  string `yaml:"label"`  // how the titles name it (default: the key)
 }
 
-// standInTable is Table 4's NVAE and VAEBM rows on an image set scored by
-// classifier-FID and IS under feature nets trained on that set, with the
-// paper's CIFAR-10 Inception numbers in their own columns and the data's
-// own scores (test against training images) as a floor.
-func standInTable(experiment, title, what string) TableSpec {
-	row := func(model, prefix string, fid, is float64) RowSpec {
-		return RowSpec{model, map[string]CellSpec{
-			"fid":  {Experiment: experiment, Metric: "eval/" + prefix + "_cfid", Paper: fid},
-			"is":   {Experiment: experiment, Metric: "eval/" + prefix + "_cis", SEMetric: "eval/" + prefix + "_cis_std", Paper: is},
-			"fid2": {Experiment: experiment, Metric: "eval/" + prefix + "_cfid2", Paper: math.NaN()},
-		}}
+// File is where the spec was read from.
+func (s *Spec) File() string { return s.file }
+
+// Find returns the path of a table given by name ("table4": the file
+// ablations/table4.yaml in the working directory or the nearest folder
+// above it that has one) or by path (anything with a slash or .yaml).
+func Find(name string) (string, error) {
+	if strings.ContainsRune(name, filepath.Separator) || strings.HasSuffix(name, ".yaml") {
+		return name, nil
 	}
-	return TableSpec{
-		Name:  experiment,
-		Title: fmt.Sprintf("%s (%s): classifier-FID and IS (Table 4's NVAE and VAEBM rows)", title, what),
-		Metrics: []results.Metric{
-			{Key: "fid", Label: "classifier-FID (" + title + " features)", PaperLabel: "CIFAR-10 Inception-FID", Digits: 2},
-			{Key: "is", Label: "classifier IS (" + title + " classes)", PaperLabel: "CIFAR-10 Inception IS", Digits: 2},
-			{Key: "fid2", Label: "classifier-FID, second feature net", Digits: 2, OursOnly: true},
-		},
-		// No targets: the paper's numbers are Inception scores on CIFAR-10,
-		// another measure (and, for a stand-in, other data); they stand
-		// beside ours for the direction and size of NVAE → VAEBM. The claims
-		// are the issue's, on both judges: VAEBM's classifier-FID at least
-		// 25% below the VAE's, its IS higher.
-		Rows: []RowSpec{
-			row("NVAE (ours)", "vae", 55.97, 5.19),
-			row("VAEBM (ours)", "vaebm", 12.96, 8.15),
-			row("Data (test vs train)", "data", math.NaN(), math.NaN()),
-		},
-		Claims: []results.Claim{
-			{Metric: "fid", Row: "VAEBM (ours)", Than: "NVAE (ours)", Lower: true, Factor: 0.75},
-			{Metric: "fid2", Row: "VAEBM (ours)", Than: "NVAE (ours)", Lower: true, Factor: 0.75},
-			{Metric: "is", Row: "VAEBM (ours)", Than: "NVAE (ours)", Factor: 1},
-		},
-		Notes: []string{"Classifier-FID: the Fréchet distance between the penultimate-layer features of a CNN trained on " + title + ", " +
-			"computed for N generated samples (decoder means, VAE and VAEBM on the same noise draws) against N training images; IS: " +
-			"exp E KL(p(y|x) ‖ p(y)) of the same CNN over 10 splits (± their std). The data row scores the test images. These are not " +
-			"comparable to the paper's Inception-v3 numbers on CIFAR-10 (other features and scale), shown in their own " +
-			"columns for the direction and size of NVAE → VAEBM only. The second feature net (another architecture and seed) checks " +
-			"that an improvement is not one net's quirk. Accuracies and N: eval/classifier_test_acc, eval/classifier2_test_acc, " +
-			"eval/vae_samples in the runs."},
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for start := dir; ; {
+		p := filepath.Join(dir, "ablations", name+".yaml")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("no table %q: no ablations/%s.yaml in %s or a folder above it", name, name, start)
+		}
+		dir = up
 	}
 }
 
-// paperOnly is a Table 5 row of a baseline the paper reports and we do not run.
-func paperOnly(model string, modes, kl float64) RowSpec {
-	return RowSpec{model, map[string]CellSpec{"modes": {Paper: modes}, "kl": {Paper: kl}}}
+// Load reads and checks a table file: unknown keys, a row naming a missing
+// experiment file, overrides that file does not accept, a metric key the
+// table does not declare, and claims naming unknown rows or metrics are
+// errors naming the file, line and key.
+func Load(path string) (*Spec, error) {
+	var s Spec
+	root, err := config.DecodeFile(path, &s)
+	if err != nil {
+		return nil, fmt.Errorf("table: %w", err)
+	}
+	s.file = path
+	bad := func(msg string, key string, at ...any) error {
+		line := 0
+		if n := config.NodeAt(root, at...); n != nil {
+			line = n.Line
+		}
+		return &config.Error{File: path, Line: line, Key: key, Msg: msg}
+	}
+	if s.Name == "" {
+		return nil, bad("every table needs a name (its output file stem)", "name")
+	}
+	if len(s.Metrics) == 0 {
+		return nil, bad("a table needs at least one metric", "metrics")
+	}
+	metrics := map[string]bool{}
+	for i, m := range s.Metrics {
+		key := fmt.Sprintf("metrics[%d]", i)
+		switch {
+		case m.Key == "":
+			return nil, bad("every metric needs a key", key, "metrics", i)
+		case metrics[m.Key]:
+			return nil, bad(fmt.Sprintf("metric %q declared twice", m.Key), key+".key", "metrics", i, "key")
+		case m.Metric == "":
+			return nil, bad("every metric needs the tracker key it reads (metric: eval/{model}_…)", key+".metric", "metrics", i)
+		}
+		metrics[m.Key] = true
+	}
+	known := func(key string) bool { return metrics[key] }
+	rows := map[string]bool{}
+	for i := range s.Rows {
+		r := &s.Rows[i]
+		key := fmt.Sprintf("rows[%d]", i)
+		if r.Model == "" {
+			return nil, bad("every row needs a model name", key+".model", "rows", i)
+		}
+		if rows[r.Model] {
+			return nil, bad(fmt.Sprintf("row %q declared twice", r.Model), key+".model", "rows", i, "model")
+		}
+		rows[r.Model] = true
+		for k := range r.Paper {
+			if !known(k) {
+				return nil, bad(fmt.Sprintf("row %q: paper number for unknown metric %q (the table declares %v)", r.Model, k, s.metricKeys()), key+".paper."+k, "rows", i, "paper", k)
+			}
+		}
+		for j, tg := range r.Targets {
+			if !known(tg.Metric) {
+				return nil, bad(fmt.Sprintf("row %q: target for unknown metric %q (the table declares %v)", r.Model, tg.Metric, s.metricKeys()), fmt.Sprintf("%s.targets[%d].metric", key, j), "rows", i, "targets", j)
+			}
+		}
+		if r.Experiment == "" {
+			if len(r.Overrides) > 0 || r.RunModel != "" || len(r.Targets) > 0 {
+				return nil, bad(fmt.Sprintf("row %q has overrides, a run_model or targets but no experiment", r.Model), key+".experiment", "rows", i)
+			}
+			continue
+		}
+		r.path = r.Experiment
+		if !filepath.IsAbs(r.path) {
+			r.path = filepath.Join(filepath.Dir(path), r.Experiment)
+		}
+		if _, err := os.Stat(r.path); err != nil {
+			return nil, bad(fmt.Sprintf("row %q: no experiment file %s", r.Model, r.path), key+".experiment", "rows", i, "experiment")
+		}
+		if r.RunModel == "" {
+			return nil, bad(fmt.Sprintf("row %q: run_model names the model of the run whose metrics fill the row (vae, vaebm, ebm_x, …)", r.Model), key+".run_model", "rows", i)
+		}
+		if _, err := r.Resolve(Overrides{}); err != nil {
+			return nil, bad(fmt.Sprintf("row %q: %v", r.Model, err), key+".overrides", "rows", i, "overrides")
+		}
+	}
+	for i, text := range s.Claims {
+		key := fmt.Sprintf("claims[%d]", i)
+		cs, err := results.ParseClaims(text)
+		if err != nil {
+			return nil, bad(err.Error(), key, "claims", i)
+		}
+		var expanded []results.Claim
+		for _, c := range cs {
+			expanded = append(expanded, c.Expand(s.runRows())...)
+		}
+		for _, c := range expanded {
+			if !known(c.Metric) {
+				return nil, bad(fmt.Sprintf("claim %q: unknown metric %q (the table declares %v)", text, c.Metric, s.metricKeys()), key, "claims", i)
+			}
+			for _, row := range []string{c.Row, c.Than} {
+				if !rows[row] {
+					return nil, bad(fmt.Sprintf("claim %q: no row %q (rows: %q)", text, row, s.rowNames()), key, "claims", i)
+				}
+			}
+		}
+		s.claims = append(s.claims, expanded...)
+	}
+	if f := s.Figure; f != nil {
+		if f.File == "" || strings.ContainsRune(f.File, filepath.Separator) {
+			return nil, bad("figure.file is a file name under out/plots", "figure.file", "figure")
+		}
+		if !known(f.Metric) {
+			return nil, bad(fmt.Sprintf("figure: unknown metric %q (the table declares %v)", f.Metric, s.metricKeys()), "figure.metric", "figure", "metric")
+		}
+	}
+	return &s, nil
 }
 
-// Names lists the declared tables.
-func Names() []string {
+func (s *Spec) metricKeys() []string {
 	var out []string
-	for k := range Tables {
-		out = append(out, k)
+	for _, m := range s.Metrics {
+		out = append(out, m.Key)
 	}
-	sort.Strings(out)
 	return out
 }
 
-// Build fills a table from the recorded runs of each experiment it uses.
-func Build(db *tracker.DB, name string) (results.Table, error) {
-	spec, ok := Tables[name]
-	if !ok {
-		return results.Table{}, fmt.Errorf("no table %q (have %v)", name, Names())
-	}
-	runs := map[string][]tracker.RunInfo{}
-	t := results.Table{Name: spec.Name, Title: spec.Title, Metrics: spec.Metrics, Notes: spec.Notes, Claims: spec.Claims}
-	var used []int64
-	for _, rs := range spec.Rows {
-		row := results.Row{Model: rs.Model, Ours: map[string]results.Cell{}, Paper: map[string]results.Cell{}, Targets: map[string]results.Target{}}
-		for _, m := range spec.Metrics {
-			cs, ok := rs.Cells[m.Key]
-			if !ok {
-				continue
-			}
-			row.Paper[m.Key] = results.Value(cs.Paper)
-			if cs.Experiment == "" {
-				continue
-			}
-			if cs.Target != (results.Target{}) {
-				row.Targets[m.Key] = cs.Target
-			}
-			group, seen := runs[cs.Experiment]
-			if !seen {
-				var err error
-				if group, err = seedGroup(db, cs.Experiment); err != nil {
-					return t, err
-				}
-				for _, r := range group {
-					used = append(used, r.ID)
-				}
-				runs[cs.Experiment] = group
-			}
-			if c, ok := cell(group, cs); ok {
-				row.Ours[m.Key] = c
-			}
+// runRows names the rows with an experiment (ours, not the paper's only).
+func (s *Spec) runRows() []string {
+	var out []string
+	for _, r := range s.Rows {
+		if r.Experiment != "" {
+			out = append(out, r.Model)
 		}
-		t.Rows = append(t.Rows, row)
 	}
-	if len(used) > 0 {
-		t.Notes = append(t.Notes, fmt.Sprintf("Runs used: %v (see `vaebm runs show ID`).", used))
-	}
-	return t, nil
+	return out
 }
 
-// seedGroup returns the newest finished run of an experiment together with
-// the newest finished run of each other seed whose config is otherwise the
-// same, or nothing when no run has finished.
-func seedGroup(db *tracker.DB, experiment string) ([]tracker.RunInfo, error) {
-	newest, err := db.LatestFinished(experiment)
+func (s *Spec) rowNames() []string {
+	var out []string
+	for _, r := range s.Rows {
+		out = append(out, r.Model)
+	}
+	return out
+}
+
+// Overrides are what a command line adds to every row: config overrides
+// (key=value) and, for `vaebm ablate`, the seeds to run.
+type Overrides struct {
+	Config []string
+	Seeds  []uint64 // nil: the table's
+}
+
+// ParseOverrides splits command-line key=value pairs into seeds=[…] and
+// the rest, which every row's experiment must accept (checked by Resolve).
+func ParseOverrides(args []string) (Overrides, error) {
+	var o Overrides
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return o, &config.Error{File: "command line", Msg: fmt.Sprintf("override %q is not key=value", a)}
+		}
+		if k != "seeds" {
+			if k == "seed" {
+				return o, &config.Error{File: "command line", Key: k, Msg: "a table runs its seeds: use seeds=[N, …]"}
+			}
+			o.Config = append(o.Config, a)
+			continue
+		}
+		if err := yaml.Unmarshal([]byte(v), &o.Seeds); err != nil || len(o.Seeds) == 0 {
+			return o, &config.Error{File: "command line", Key: "seeds", Msg: fmt.Sprintf("%q is not a list of seeds like [0, 1, 2]", v)}
+		}
+	}
+	return o, nil
+}
+
+// Resolve loads the row's experiment with its overrides, then the command
+// line's (which win), as `vaebm run` would.
+func (r *RowSpec) Resolve(o Overrides) (config.Experiment, error) {
+	return pipeline.Load(r.path, append(slices.Clone(r.Overrides), o.Config...))
+}
+
+// ignoredParams are the resolved-config keys that do not change what a run
+// computes or reports: a run that differs only in them is the same row.
+var ignoredParams = []string{"seed", "seeds", "description", "table"}
+
+// matchParams is the resolved config a finished run must have to fill the row.
+func matchParams(exp config.Experiment) (map[string]string, error) {
+	p, err := config.Flatten(exp)
 	if err != nil {
-		return nil, nil // the cells stay empty
+		return nil, err
 	}
-	same := map[string]string{}
-	for k, v := range newest.Params {
-		if k != "seed" {
-			same[k] = v
-		}
+	for _, k := range ignoredParams {
+		delete(p, k)
 	}
-	return db.LatestFinishedPerSeed(experiment, same)
-}
-
-// cell is one run's value ± its standard error, or the mean ± std over seeds.
-func cell(group []tracker.RunInfo, cs CellSpec) (results.Cell, bool) {
-	var vals []float64
-	var se float64
-	for _, r := range group {
-		if v, ok := r.Metrics[cs.Metric]; ok {
-			vals = append(vals, v)
-			se = r.Metrics[cs.SEMetric]
-		}
-	}
-	switch len(vals) {
-	case 0:
-		return results.Cell{}, false
-	case 1:
-		return results.Estimate(vals[0], se), true
-	}
-	var mean, ss float64
-	for _, v := range vals {
-		mean += v / float64(len(vals))
-	}
-	for _, v := range vals {
-		ss += (v - mean) * (v - mean)
-	}
-	return results.Cell{Value: mean, Std: math.Sqrt(ss / float64(len(vals)-1)), N: len(vals), OK: true}, true
+	return p, nil
 }

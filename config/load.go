@@ -369,3 +369,52 @@ func Flatten(e Experiment) (map[string]string, error) {
 	walk(&n, "")
 	return out, nil
 }
+
+// DecodeFile reads the YAML mapping in path into out, a pointer to a struct
+// with yaml tags, as strictly as an experiment: an unknown key or a badly
+// typed value is an *Error naming the file, line and dotted key. It returns
+// the mapping node, so that a caller can name the line of a key whose value
+// is wrong for reasons of its own (NodeAt).
+func DecodeFile(path string, out any) (*yaml.Node, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, &Error{File: path, Msg: "malformed YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, &Error{File: path, Line: doc.Line, Msg: "the file must be a YAML mapping"}
+	}
+	root := doc.Content[0]
+	if err := check(root, reflect.TypeOf(out).Elem(), "", path); err != nil {
+		return nil, err
+	}
+	if err := root.Decode(out); err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	return root, nil
+}
+
+// NodeAt follows a path of mapping keys (string) and list indices (int)
+// from n and returns the node there, or nil.
+func NodeAt(n *yaml.Node, path ...any) *yaml.Node {
+	for _, p := range path {
+		if n == nil {
+			return nil
+		}
+		switch p := p.(type) {
+		case string:
+			n = lookup(n, p)
+		case int:
+			if n.Kind != yaml.SequenceNode || p < 0 || p >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[p]
+		default:
+			return nil
+		}
+	}
+	return n
+}

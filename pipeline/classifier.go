@@ -89,7 +89,7 @@ func Classifier(ctx context.Context, opts Options, cfg ClassifierConfig) (*class
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	bar := NewBar(opts.Log)
+	bar := opts.newBar()
 	name := fmt.Sprintf("%s classifier (%s, seed %d)", set.Name, cfg.Arch, cfg.Seed)
 	if !opts.Force {
 		e, ok, err := reuseStage(opts, bar, "classifier", key, net.Params())

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/csv"
 	"fmt"
 	"image/png"
 	"math"
@@ -65,28 +64,6 @@ func TestFashionMNISTSmokeEndToEnd(t *testing.T) {
 	for _, p := range []string{"samples", "fig12", "chains", "training"} {
 		if st, err := os.Stat(filepath.Join(out, "plots", "fashion-mnist-"+p+".png")); err != nil || st.Size() == 0 {
 			t.Errorf("figure %s missing or empty (%v)", p, err)
-		}
-	}
-	f, err := os.Open(filepath.Join(out, "tables", "fashion-mnist.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(recs[0][:5], ","); got != "model,fid,is,fid_paper,is_paper" {
-		t.Fatalf("table header starts %s", got)
-	}
-	rows := map[string][]string{}
-	for _, rec := range recs[1:] {
-		rows[rec[0]] = rec
-	}
-	for model, paper := range map[string][2]string{"NVAE (ours)": {"55.97", "5.19"}, "VAEBM (ours)": {"12.96", "8.15"}, "Data (test vs train)": {"", ""}} {
-		got := rows[model]
-		if got == nil || got[1] == "" || got[2] == "" || got[3] != paper[0] || got[4] != paper[1] {
-			t.Errorf("row %q: %v", model, got)
 		}
 	}
 	if !strings.Contains(log.String(), "classifier-FID") {

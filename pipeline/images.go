@@ -160,6 +160,9 @@ func (r *imageRun) evaluate(ctx context.Context, exp config.Experiment, opts Opt
 			if captions[m.Name], err = logScores(run, bar, r.judge, m.Name, s); err != nil {
 				return err
 			}
+			if err := saveSampleTile(opts, run, r.imageTask, m.Name, s); err != nil {
+				return err
+			}
 			if v, ok := m.Base.(*vae.HierVAE); ok && m.Energy == nil {
 				return r.judge.vae(exp, run, bar, v)
 			}
@@ -176,6 +179,22 @@ func (r *imageRun) evaluate(ctx context.Context, exp config.Experiment, opts Opt
 		}
 	}
 	return writeImageFigures(exp, r.imageTask, opts, run, bar, models, samples, recs, captions)
+}
+
+// SampleTile is the file in a run's folder that holds the first 100
+// scored samples of a model as a 10×10 tile at one pixel per pixel (an
+// artifact of kind "samples"): what a table's figure shows of each row.
+func SampleTile(out string, runID int64, model string) string {
+	return filepath.Join(RunDir(out, runID), "samples-"+model+".png")
+}
+
+func saveSampleTile(opts Options, run *tracker.Run, t imageTask, model string, images []float32) error {
+	n := min(100, len(images)/t.dim())
+	path := SampleTile(opts.OutDir, run.ID, model)
+	if err := plots.SaveTile(path, clip01(images[:n*t.dim()]), t.c, t.h, t.w, 10); err != nil {
+		return err
+	}
+	return run.Artifact(path, "samples")
 }
 
 // logScores records the judge's scores of one model's samples under

@@ -11,9 +11,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
-	"strings"
 
-	"github.com/vaebm/vaebm/ablations"
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/method"
 	"github.com/vaebm/vaebm/tracker"
@@ -27,6 +25,16 @@ type Options struct {
 	Command string      // the command line, recorded with the run
 	// Force recomputes cached stages (the trained VAE) instead of reusing them.
 	Force bool
+	// Label, when set, begins every progress line: an ablation names the
+	// row and seed a run makes ("row 2 of 6 (EBM on x), seed 0").
+	Label string
+}
+
+// newBar is the progress display of a run under opts.
+func (opts Options) newBar() *Bar {
+	b := NewBar(opts.Log)
+	b.label = opts.Label
+	return b
 }
 
 // newRNG is the random stream of a run with this seed (method.Stream…).
@@ -88,11 +96,6 @@ func Run(ctx context.Context, exp config.Experiment, opts Options) ([]int64, err
 			return ids, err
 		}
 	}
-	if exp.Table != "" {
-		if err := WriteTable(opts, exp.Table, NewBar(opts.Log)); err != nil {
-			return ids, err
-		}
-	}
 	return ids, nil
 }
 
@@ -112,7 +115,7 @@ func runOne(ctx context.Context, exp config.Experiment, opts Options) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	bar := NewBar(opts.Log)
+	bar := opts.newBar()
 	bar.Say("run %d: %s (scale %s, seed %d); recording to %s", run.ID, exp.Name, exp.Scale, exp.Seed, opts.DB.Path())
 	return run.ID, execute(ctx, exp, opts, run, bar, false)
 }
@@ -132,15 +135,9 @@ func Resume(ctx context.Context, id int64, opts Options) error {
 	if err != nil {
 		return recordFailure(run, err)
 	}
-	bar := NewBar(opts.Log)
+	bar := opts.newBar()
 	bar.Say("run %d: resuming %s (seed %d, resume %d); recording to %s", id, exp.Name, exp.Seed, ri.Resumes, opts.DB.Path())
-	if err := execute(ctx, exp, opts, run, bar, true); err != nil {
-		return err
-	}
-	if exp.Table != "" {
-		return WriteTable(opts, exp.Table, bar)
-	}
-	return nil
+	return execute(ctx, exp, opts, run, bar, true)
 }
 
 func execute(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, resuming bool) error {
@@ -155,19 +152,4 @@ func recordFailure(run *tracker.Run, err error) error {
 		return fmt.Errorf("run %d: %w (and recording the failure: %v)", run.ID, err, ferr)
 	}
 	return fmt.Errorf("run %d: %w", run.ID, err)
-}
-
-// WriteTable renders a declared table from the tracker into out/tables and
-// prints it.
-func WriteTable(opts Options, name string, bar *Bar) error {
-	t, err := ablations.Build(opts.DB, name)
-	if err != nil {
-		return err
-	}
-	paths, err := t.Write(filepath.Join(opts.OutDir, "tables"))
-	if err != nil {
-		return err
-	}
-	bar.Say("\n%s\nwritten: %s", t.Markdown(), strings.Join(paths, ", "))
-	return nil
 }

@@ -17,6 +17,7 @@ type Bar struct {
 	start    time.Time
 	first    int // the step of the stage's first report
 	lastTick int
+	label    string // prefixed to every line ("" for none)
 }
 
 // NewBar writes to w; tty selects in-place redrawing.
@@ -48,7 +49,7 @@ func (b *Bar) Update(stage string, step, total int, msg string) {
 	}
 	const width = 24
 	n := int(frac * width)
-	line := fmt.Sprintf("%-10s [%s%s] %6d/%-6d %s  elapsed %s eta %s",
+	line := b.label + fmt.Sprintf("%-10s [%s%s] %6d/%-6d %s  elapsed %s eta %s",
 		stage, strings.Repeat("#", n), strings.Repeat(".", width-n), step, total, msg,
 		el.Round(time.Second), eta)
 	if b.tty {
@@ -68,6 +69,9 @@ func (b *Bar) Update(stage string, step, total int, msg string) {
 func (b *Bar) Say(format string, args ...any) {
 	if b == nil || b.w == nil {
 		return
+	}
+	if b.label != "" {
+		fmt.Fprint(b.w, b.label)
 	}
 	fmt.Fprintf(b.w, format+"\n", args...)
 }

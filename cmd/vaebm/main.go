@@ -8,8 +8,9 @@
 //	vaebm runs show ID
 //	vaebm runs diff A B
 //	vaebm sample RUN_ID [--n N] [--model NAME] [--out FILE] [--format idx|npy|png] [--score]
-//	vaebm table NAME
-//	vaebm check NAME
+//	vaebm ablate ablations/table4.yaml [key=value ...] ['seeds=[0,1,2]']
+//	vaebm table NAME|FILE [key=value ...]
+//	vaebm check NAME|FILE [key=value ...]
 //	vaebm bench [mlp|conv|langevin|all]
 //
 // Generated output goes under --out (default $VAEBM_OUT, else ./out).
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string) int {
 		err = cmdRuns(g, args[1:])
 	case "sample":
 		err = cmdSample(ctx, g, args[1:])
+	case "ablate":
+		err = cmdAblate(ctx, g, args[1:])
 	case "table":
 		err = cmdTable(g, args[1:])
 	case "check":
@@ -121,8 +124,12 @@ const usage = `usage: vaebm [--out DIR] COMMAND ...
                                   vaebm, ebm_x, wgan_nvae, vaebm_kl; vae for the VAE) (CSV for 2-D data; images as IDX,
                                   NumPy .npy or a folder of PNGs); --score evaluates them with the
                                   run's judges; --steps and --step-size override the test-time chain
-  table NAME                      render a paper table from the recorded runs
-  check NAME                      compare a table with the paper's targets; exit 1 on a miss
+  ablate FILE [key=value ...]     run every row × seed of a table (ablations/*.yaml) that has no
+                                  finished run of its config, then write the table and figure;
+                                  'seeds=[1]' runs those seeds, other overrides apply to every row
+  table NAME|FILE [key=value ...] render a paper table (ablations/NAME.yaml) from the recorded runs
+  check NAME|FILE [key=value ...] compare a table with the paper's targets and check its claims;
+                                  exit 1 on a miss, a failed claim or a cell with no run
   classifier [--data mnist|fashion-mnist|cifar10] [--second] [--steps N] [--force]
                                   train (or reuse from the stage cache) a judge: the MNIST mode
                                   classifier, or a stand-in's first (or --second) feature net

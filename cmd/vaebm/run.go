@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/pipeline"
 )
 
@@ -54,6 +55,13 @@ func cmdRun(ctx context.Context, g globals, args []string) error {
 			return fmt.Errorf("%w\n(what was recorded is kept: vaebm runs show %d)", err, resume)
 		}
 		fmt.Fprintf(os.Stderr, "run %d finished: vaebm runs show %d\n", resume, resume)
+		// The stored config does not say which overrides made it: the
+		// table shows the runs of its rows as declared.
+		if ri, err := db.Get(resume); err == nil {
+			if exp, err := config.Parse([]byte(ri.Config), "stored config"); err == nil && exp.Table != "" {
+				return writeExperimentTable(g, exp.Table, nil)
+			}
+		}
 		return nil
 	}
 	if len(rest) < 1 {
@@ -72,6 +80,9 @@ func cmdRun(ctx context.Context, g globals, args []string) error {
 	}
 	for _, id := range ids {
 		fmt.Fprintf(os.Stderr, "run %d finished: vaebm runs show %d\n", id, id)
+	}
+	if exp.Table != "" {
+		return writeExperimentTable(g, exp.Table, rest[1:])
 	}
 	return nil
 }

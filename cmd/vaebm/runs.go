@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -83,7 +84,8 @@ func cmdRuns(g globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(cols) > 0 {
+	// A script's formats carry every run's params and final metrics.
+	if len(cols) > 0 || *format != "table" {
 		for i := range runs {
 			if runs[i], err = db.Get(runs[i].ID); err != nil {
 				return err
@@ -93,40 +95,82 @@ func cmdRuns(g globals, args []string) error {
 	return printRuns(os.Stdout, runs, cols, *format)
 }
 
+// printRuns lists runs as a table (with the metric columns cols), or for
+// scripts as CSV or JSON with each run's params and final metrics (only
+// the cols metrics when cols are given): CSV as the columns params.KEY
+// and metrics.KEY over all runs listed, JSON as objects.
 func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string) error {
 	head := []string{"id", "experiment", "name", "status", "started", "ended", "seed", "commit"}
-	head = append(head, cols...)
-	rec := func(r tracker.RunInfo) []string {
+	base := func(r tracker.RunInfo) []string {
 		commit := r.GitCommit
 		if r.GitDirty {
 			commit += "-dirty"
 		}
-		out := []string{strconv.FormatInt(r.ID, 10), r.Experiment, r.Name, r.Status, r.Started, r.Ended, strconv.FormatUint(r.Seed, 10), commit}
-		for _, c := range cols {
-			v, ok := r.Metrics[c]
-			s := ""
-			if ok {
-				s = strconv.FormatFloat(v, 'g', 6, 64)
-			}
-			out = append(out, s)
+		return []string{strconv.FormatInt(r.ID, 10), r.Experiment, r.Name, r.Status, r.Started, r.Ended, strconv.FormatUint(r.Seed, 10), commit}
+	}
+	num := func(v float64, ok bool) string {
+		if !ok {
+			return ""
 		}
-		return out
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	metricKeys := func(r tracker.RunInfo) []string {
+		if len(cols) > 0 {
+			return cols
+		}
+		return sortedKeys(r.Metrics)
 	}
 	switch format {
 	case "table":
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.ToUpper(strings.Join(head, "\t")))
+		fmt.Fprintln(tw, strings.ToUpper(strings.Join(append(head, cols...), "\t")))
 		for _, r := range runs {
-			x := rec(r)
+			x := base(r)
 			x[7] = shortCommit(x[7])
+			for _, c := range cols {
+				v, ok := r.Metrics[c]
+				s := ""
+				if ok {
+					s = strconv.FormatFloat(v, 'g', 6, 64)
+				}
+				x = append(x, s)
+			}
 			fmt.Fprintln(tw, strings.Join(x, "\t"))
 		}
 		return tw.Flush()
 	case "csv":
-		cw := csv.NewWriter(w)
-		_ = cw.Write(head)
+		params, metrics := map[string]bool{}, map[string]bool{}
 		for _, r := range runs {
-			_ = cw.Write(rec(r))
+			for k := range r.Params {
+				params[k] = true
+			}
+			for _, k := range metricKeys(r) {
+				metrics[k] = true
+			}
+		}
+		pk, mk := sortedKeys(params), sortedKeys(metrics)
+		if len(cols) > 0 {
+			mk = cols
+		}
+		row := head
+		for _, k := range pk {
+			row = append(row, "params."+k)
+		}
+		for _, k := range mk {
+			row = append(row, "metrics."+k)
+		}
+		cw := csv.NewWriter(w)
+		_ = cw.Write(row)
+		for _, r := range runs {
+			x := base(r)
+			for _, k := range pk {
+				x = append(x, r.Params[k])
+			}
+			for _, k := range mk {
+				v, ok := r.Metrics[k]
+				x = append(x, num(v, ok))
+			}
+			_ = cw.Write(x)
 		}
 		cw.Flush()
 		return cw.Error()
@@ -143,16 +187,18 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 			Dirty      bool               `json:"dirty"`
 			Error      string             `json:"error,omitempty"`
 			ErrorStep  int                `json:"error_step,omitempty"`
-			Metrics    map[string]float64 `json:"metrics,omitempty"`
+			Params     map[string]string  `json:"params"`
+			Metrics    map[string]float64 `json:"metrics"`
 		}
 		out := []jrun{}
 		for _, r := range runs {
-			j := jrun{r.ID, r.Experiment, r.Name, r.Status, r.Started, r.Ended, r.Seed, r.GitCommit, r.GitDirty, r.Error, r.ErrorStep, nil}
-			for _, c := range cols {
-				if v, ok := r.Metrics[c]; ok {
-					if j.Metrics == nil {
-						j.Metrics = map[string]float64{}
-					}
+			j := jrun{r.ID, r.Experiment, r.Name, r.Status, r.Started, r.Ended, r.Seed, r.GitCommit, r.GitDirty, r.Error, r.ErrorStep, r.Params, map[string]float64{}}
+			if j.Params == nil {
+				j.Params = map[string]string{}
+			}
+			for _, c := range metricKeys(r) {
+				// JSON has no NaN or ±Inf: a diverged metric is left out.
+				if v, ok := r.Metrics[c]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 					j.Metrics[c] = v
 				}
 			}
@@ -163,6 +209,15 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 		return enc.Encode(out)
 	}
 	return usageError{fmt.Errorf("--format %q: want table, csv or json", format)}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func shortCommit(c string) string {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/vaebm/vaebm/ablations"
@@ -11,43 +13,99 @@ import (
 	"github.com/vaebm/vaebm/results"
 )
 
+// loadTable reads a table given by name or path, and the overrides after it.
+func loadTable(cmd string, args []string) (*ablations.Spec, ablations.Overrides, error) {
+	if len(args) < 1 {
+		return nil, ablations.Overrides{}, usageError{fmt.Errorf("%s needs a table name or file (e.g. table4, ablations/table4.yaml)", cmd)}
+	}
+	path, err := ablations.Find(args[0])
+	if err != nil {
+		return nil, ablations.Overrides{}, err
+	}
+	s, err := ablations.Load(path)
+	if err != nil {
+		return nil, ablations.Overrides{}, err
+	}
+	o, err := ablations.ParseOverrides(args[1:])
+	return s, o, err
+}
+
 func cmdTable(g globals, args []string) error {
-	if len(args) != 1 {
-		return usageError{fmt.Errorf("table needs one table name")}
+	s, o, err := loadTable("table", args)
+	if err != nil {
+		return err
 	}
 	db, err := g.openDB()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return pipeline.WriteTable(pipeline.Options{OutDir: g.out, DB: db}, args[0], pipeline.NewBar(osStdout()))
+	_, err = ablations.Render(db, s, o, g.out, osStdout())
+	return err
+}
+
+// cmdAblate runs the rows × seeds of a table that have no finished run, then
+// renders it (ablations.Ablate).
+func cmdAblate(ctx context.Context, g globals, args []string) error {
+	s, o, err := loadTable("ablate", args)
+	if err != nil {
+		return err
+	}
+	db, err := g.openDB()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	opts := pipeline.Options{OutDir: g.out, DB: db, Log: os.Stderr, Command: "vaebm ablate " + strings.Join(args, " ")}
+	if err := ablations.Ablate(ctx, s, o, opts); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "ablation %s done: vaebm check %s\n", s.Name, args[0])
+	return nil
+}
+
+// writeExperimentTable renders the table an experiment feeds after its run,
+// with the run's overrides, so that it shows the runs just made.
+func writeExperimentTable(g globals, table string, overrides []string) error {
+	var keep []string
+	for _, o := range overrides {
+		if k, _, _ := strings.Cut(o, "="); k != "seed" && k != "seeds" {
+			keep = append(keep, o)
+		}
+	}
+	return cmdTable(g, append([]string{table}, keep...))
 }
 
 // errCheckFailed makes `vaebm check` exit non-zero after printing its report.
 var errCheckFailed = errors.New("some cells miss their paper target or claims fail, or have no run yet")
 
 // cmdCheck compares each cell of a table with the paper's value and its
-// tolerance, and fails when any cell misses or is missing.
+// tolerance, and each claim with our cells, and fails when any cell misses
+// or is missing, or a claim fails on the means or has no run.
 func cmdCheck(g globals, args []string) error {
-	if len(args) != 1 {
-		return usageError{fmt.Errorf("check needs one table name")}
+	s, o, err := loadTable("check", args)
+	if err != nil {
+		return err
 	}
 	db, err := g.openDB()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	t, err := ablations.Build(db, args[0])
+	t, err := ablations.Build(db, s, o)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tMETRIC\tOURS\tPAPER\tΔ\tTARGET\tRESULT")
-	bad := 0
+	bad, targets := 0, 0
 	for _, c := range t.Checks() {
 		if c.Verdict == results.NoTarget {
 			continue
 		}
+		if targets == 0 {
+			fmt.Fprintln(tw, "MODEL\tMETRIC\tOURS\tPAPER\tΔ\tTARGET\tRESULT")
+		}
+		targets++
 		ours, delta := "–", "–"
 		if c.Ours.OK {
 			ours, delta = fmt.Sprintf("%.4g", c.Ours.Value), fmt.Sprintf("%+.4g", c.Delta)
@@ -63,16 +121,15 @@ func cmdCheck(g globals, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	claims := t.CheckClaims()
-	for _, c := range claims {
+	for _, c := range t.CheckClaims() {
 		fmt.Println("claim", c.Describe())
 		if c.Verdict != results.Met {
 			bad++
 		}
 	}
 	if bad > 0 {
-		return fmt.Errorf("check %s: %d cell(s) or claim(s): %w", args[0], bad, errCheckFailed)
+		return fmt.Errorf("check %s: %d cell(s) or claim(s): %w", s.Name, bad, errCheckFailed)
 	}
-	fmt.Printf("check %s: every cell within its target, every claim holds\n", args[0])
+	fmt.Printf("check %s: every cell within its target, every claim holds on the means\n", s.Name)
 	return nil
 }

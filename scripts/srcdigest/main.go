@@ -1,11 +1,14 @@
-// Command srcdigest prints a digest of the Go source that a binary of this
-// module is built from: every non-test file (Go, cgo, embedded) of the
-// module's own packages in the binary's dependency closure, with go.mod and
-// go.sum, which pin everything else. The Makefile stamps it into vaebm, so
-// that the stage cache keys trained stages by the code that computes them:
-// a README, YAML or test edit leaves the digest, and the cache, as they are.
+// Command srcdigest prints a digest of the Go source that packages of this
+// module are built from: every non-test file (Go, cgo, embedded) of the
+// module's own packages in their dependency closure, with go.mod and
+// go.sum, which pin everything else. The Makefile stamps the digest of
+// ./pipeline (the runner of every stage, and the core it calls) into
+// vaebm, so that the stage cache keys trained stages by the code that
+// computes them: a README, YAML or test edit, or one of the tables, the
+// ablation runner or the command line, none of which a stage runs, leaves
+// the digest, and the cache, as they are.
 //
-// Usage: go run ./scripts/srcdigest [PACKAGE ...]   (default ./cmd/vaebm)
+// Usage: go run ./scripts/srcdigest [PACKAGE ...]   (default ./pipeline)
 package main
 
 import (
@@ -25,7 +28,7 @@ import (
 func main() {
 	pkgs := os.Args[1:]
 	if len(pkgs) == 0 {
-		pkgs = []string{"./cmd/vaebm"}
+		pkgs = []string{"./pipeline"}
 	}
 	d, err := Digest(".", pkgs...)
 	if err != nil {

@@ -43,8 +43,9 @@ func copyModule(t *testing.T) string {
 	return dst
 }
 
-// The digest is the code's: a documentation or test edit keeps it, an
-// edit of code that vaebm is built from (core/vae) changes it.
+// The digest is the code's that stages run: a documentation or test edit
+// keeps it, and so does an edit of the tables, the command line or the
+// ablation runner, which no stage runs; an edit of core/vae changes it.
 func TestDigestFollowsTheCode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list on a copy of the module")
@@ -52,7 +53,7 @@ func TestDigestFollowsTheCode(t *testing.T) {
 	dir := copyModule(t)
 	digest := func() string {
 		t.Helper()
-		d, err := Digest(dir, "./cmd/vaebm")
+		d, err := Digest(dir, "./pipeline")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,6 +77,8 @@ func TestDigestFollowsTheCode(t *testing.T) {
 	}{
 		{"a README edit", "README.md", "\nmore words\n", false},
 		{"a test edit", "core/vae/vae_test.go", "\n// another comment\n", false},
+		{"an ablations edit", "ablations/ablate.go", "\n// another comment\n", false},
+		{"a command-line edit", "cmd/vaebm/main.go", "\n// another comment\n", false},
 		{"a core/vae edit", "core/vae/vae.go", "\n// another comment\n", true},
 	}
 	for _, tc := range tests {

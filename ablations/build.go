@@ -1,0 +1,121 @@
+package ablations
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/results"
+	"github.com/vaebm/vaebm/tracker"
+)
+
+// Filled is a table with the runs behind each row.
+type Filled struct {
+	results.Table
+	// Runs holds, by row model name, the newest finished run of each seed
+	// of the row's configuration, oldest seed first.
+	Runs map[string][]tracker.RunInfo
+}
+
+// Build fills the table from the recorded runs: a row's cells come from
+// the finished runs of its experiment whose resolved config (with o's
+// overrides) is the row's, one per seed (the newest), as their mean ± std
+// over seeds, or a single run's value ± its standard error.
+func Build(db *tracker.DB, s *Spec, o Overrides) (Filled, error) {
+	t := Filled{Table: results.Table{Name: s.Name, Title: s.Title, Notes: s.Notes, Claims: s.claims}, Runs: map[string][]tracker.RunInfo{}}
+	for _, m := range s.Metrics {
+		t.Metrics = append(t.Metrics, results.Metric{Key: m.Key, Label: m.Label, PaperLabel: m.PaperLabel, Digits: m.Digits, OursOnly: m.OursOnly})
+	}
+	var used []string
+	for i := range s.Rows {
+		rs := &s.Rows[i]
+		row := results.Row{Model: rs.Model, Ours: map[string]results.Cell{}, Paper: map[string]results.Cell{}, Targets: map[string]results.Target{}}
+		for _, m := range s.Metrics {
+			if v, ok := rs.Paper[m.Key]; ok {
+				row.Paper[m.Key] = results.Value(v)
+			}
+		}
+		for _, tg := range rs.Targets {
+			row.Targets[tg.Metric] = results.Target{Tol: tg.Tol, Better: tg.Better}
+		}
+		if rs.path != "" {
+			group, err := rowRuns(db, rs, o)
+			if err != nil {
+				return t, err
+			}
+			t.Runs[rs.Model] = group
+			for _, m := range s.Metrics {
+				if c, ok := cell(group, rs.metricKey(m.Metric), rs.metricKey(m.SE)); ok {
+					row.Ours[m.Key] = c
+				}
+			}
+			var ids []string
+			for _, r := range group {
+				ids = append(ids, fmt.Sprintf("%d (seed %d)", r.ID, r.Seed))
+			}
+			if len(ids) > 0 {
+				used = append(used, rs.Model+": "+strings.Join(ids, ", "))
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	if len(used) > 0 {
+		t.Notes = append(t.Notes, "Runs used (`vaebm runs show ID`): "+strings.Join(used, "; ")+".")
+	}
+	return t, nil
+}
+
+// metricKey fills {model} of a metric template with the row's run model.
+func (r *RowSpec) metricKey(template string) string {
+	if template == "" {
+		return ""
+	}
+	return strings.ReplaceAll(template, "{model}", r.RunModel)
+}
+
+// rowRuns returns the newest finished run of each seed of the row's
+// resolved configuration.
+func rowRuns(db *tracker.DB, r *RowSpec, o Overrides) ([]tracker.RunInfo, error) {
+	exp, err := r.Resolve(o)
+	if err != nil {
+		return nil, fmt.Errorf("row %q: %w", r.Model, err)
+	}
+	return finishedPerSeed(db, exp)
+}
+
+// finishedPerSeed returns the newest finished run of each seed whose
+// resolved config is exp's up to the seed.
+func finishedPerSeed(db *tracker.DB, exp config.Experiment) ([]tracker.RunInfo, error) {
+	params, err := matchParams(exp)
+	if err != nil {
+		return nil, err
+	}
+	return db.LatestFinishedPerSeed(exp.Name, params)
+}
+
+// cell is one run's value ± its standard error, or the mean ± std over seeds.
+func cell(group []tracker.RunInfo, metric, se string) (results.Cell, bool) {
+	var vals []float64
+	var lastSE float64
+	for _, r := range group {
+		if v, ok := r.Metrics[metric]; ok {
+			vals = append(vals, v)
+			lastSE = r.Metrics[se]
+		}
+	}
+	switch len(vals) {
+	case 0:
+		return results.Cell{}, false
+	case 1:
+		return results.Estimate(vals[0], lastSE), true
+	}
+	var mean, ss float64
+	for _, v := range vals {
+		mean += v / float64(len(vals))
+	}
+	for _, v := range vals {
+		ss += (v - mean) * (v - mean)
+	}
+	return results.Cell{Value: mean, Std: math.Sqrt(ss / float64(len(vals)-1)), N: len(vals), OK: true}, true
+}
