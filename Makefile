@@ -54,10 +54,13 @@ ablation-table4: build
 mnist-classifier: build
 	$(BIN) --out $(OUT) classifier $(ARGS)
 
-test: deps
+# The viewer's browser test drives Debian's Chromium, which deps.sh test
+# installs; VAEBM_CHROMIUM makes a missing browser a failure, not a skip.
+test:
+	@./scripts/deps.sh test
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
-	$(GO) test -timeout 20m ./...
+	VAEBM_CHROMIUM=$$(command -v chromium || echo chromium-not-installed) $(GO) test -timeout 20m ./...
 	$(GO) test -tags purego ./core/nn/ ./core/energy/
 
 # Each fuzz target (every reader of outside bytes) for FUZZTIME; `go test`

@@ -109,6 +109,26 @@ func Find(name string) (string, error) {
 	}
 }
 
+// Folder returns the ablations folder of the working directory or the
+// nearest folder above it that has one, or "" when there is none.
+func Folder() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		p := filepath.Join(dir, "ablations")
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return p
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return ""
+		}
+		dir = up
+	}
+}
+
 // Load reads and checks a table file: unknown keys, a row naming a missing
 // experiment file, overrides that file does not accept, a metric key the
 // table does not declare, and claims naming unknown rows or metrics are

@@ -211,11 +211,14 @@ func matches(ri RunInfo, f Filter) bool {
 	return true
 }
 
+// ErrNoRun is what Get wraps when the run id is unknown.
+var ErrNoRun = errors.New("no such run")
+
 // Get returns one run with its config, params, last metric values and artifacts.
 func (d *DB) Get(id int64) (RunInfo, error) {
 	ri, err := d.scanRun(d.db.QueryRow("SELECT "+runColumns+" WHERE r.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return ri, fmt.Errorf("tracker: no run %d in %s (see `vaebm runs`)", id, d.path)
+		return ri, fmt.Errorf("tracker: no run %d in %s (see `vaebm runs`): %w", id, d.path, ErrNoRun)
 	}
 	if err != nil {
 		return ri, fmt.Errorf("tracker: reading run %d in %s: %w", id, d.path, err)

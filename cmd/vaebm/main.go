@@ -11,6 +11,8 @@
 //	vaebm ablate ablations/table4.yaml [key=value ...] ['seeds=[0,1,2]']
 //	vaebm table NAME|FILE [key=value ...]
 //	vaebm check NAME|FILE [key=value ...]
+//	vaebm serve [--addr 127.0.0.1:8787] [--tables DIR]
+//	vaebm report --html DIR
 //	vaebm bench [mlp|conv|langevin|all]
 //
 // Generated output goes under --out (default $VAEBM_OUT, else ./out).
@@ -81,6 +83,10 @@ func run(ctx context.Context, args []string) int {
 		err = cmdTable(g, args[1:])
 	case "check":
 		err = cmdCheck(g, args[1:])
+	case "serve":
+		err = cmdServe(ctx, g, args[1:])
+	case "report":
+		err = cmdReport(g, args[1:])
 	case "bench":
 		err = cmdBench(args[1:])
 	case "classifier":
@@ -133,6 +139,10 @@ const usage = `usage: vaebm [--out DIR] COMMAND ...
   classifier [--data mnist|fashion-mnist|cifar10] [--second] [--steps N] [--force]
                                   train (or reuse from the stage cache) a judge: the MNIST mode
                                   classifier, or a stand-in's first (or --second) feature net
+  serve [--addr HOST:PORT] [--tables DIR]
+                                  the viewer: runs, a run's curves and images, compare, tables,
+                                  plots, on http://127.0.0.1:8787/ (loopback unless --addr says)
+  report --html DIR               the viewer's pages as static files in DIR
   bench [mlp|conv|langevin|all] [--steps N] [--warmup N]
                                   time the reference workloads (JSON lines, as torch_ref.py)
 
