@@ -46,8 +46,13 @@ func Build(db *tracker.DB, s *Spec, o Overrides) (Filled, error) {
 			}
 			t.Runs[rs.Model] = group
 			for _, m := range s.Metrics {
-				if c, ok := cell(group, rs.metricKey(m.Metric), rs.metricKey(m.SE)); ok {
+				key := rs.metricKey(m.Metric)
+				if c, ok := cell(group, key, rs.metricKey(m.SE)); ok {
 					row.Ours[m.Key] = c
+				} else if len(group) > 0 {
+					// Runs exist but none logged the key: say so, since a
+					// typo in run_model or a metric reads as "missing".
+					t.Notes = append(t.Notes, fmt.Sprintf("Row %q: its %d run(s) recorded no %s.", rs.Model, len(group), key))
 				}
 			}
 			var ids []string
