@@ -79,7 +79,7 @@ func (s *Server) runsData(q url.Values, _ string) (any, error) {
 			return nil, err
 		}
 		for k := range runs[i].Metrics {
-			if strings.HasPrefix(k, "eval/") {
+			if score(k) {
 				count[k]++
 			}
 		}
@@ -107,6 +107,42 @@ func (s *Server) runsData(q url.Values, _ string) (any, error) {
 		p.Runs = append(p.Runs, row)
 	}
 	return p, nil
+}
+
+// score says whether a metric key is a model's evaluation score, a
+// column worth showing by default: eval/ keys other than the judges'
+// bookkeeping (their runs and accuracies), the data's own floor, sample
+// counts and standard errors.
+func score(k string) bool {
+	if !strings.HasPrefix(k, "eval/") || strings.HasPrefix(k, "eval/classifier") || strings.HasPrefix(k, "eval/data_") {
+		return false
+	}
+	for _, suffix := range []string{"_samples", "_se", "_std", "_run", "_acc"} {
+		if strings.HasSuffix(k, suffix) {
+			return false
+		}
+	}
+	return true
+}
+
+// shortTime renders a stored RFC 3339 time to the second, as people read it.
+func shortTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// shortCommit keeps a commit's first 12 hex digits and its dirty mark.
+func shortCommit(c string, dirty bool) string {
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	if dirty {
+		c += "-dirty"
+	}
+	return c
 }
 
 func num(v float64, ok bool) string {

@@ -66,6 +66,8 @@ func (s *Server) parse() error {
 		"pageURL":    s.pageURL,
 		"compareURL": s.compareURL,
 		"static":     func() bool { return s.static },
+		"when":       shortTime,
+		"commit":     shortCommit,
 		"statuses": func() []string {
 			return []string{tracker.Running, tracker.Finished, tracker.Failed, tracker.Killed, tracker.Crashed}
 		},
@@ -200,7 +202,10 @@ func (s *Server) within(rel string) (string, bool) {
 }
 
 // relOut gives a recorded artifact path relative to the output folder, or
-// false when it lies elsewhere.
+// false when it lies elsewhere. Runs record paths as they named them,
+// relative to their own working directory ("out/plots/x.png" for --out
+// out): a relative path that does not resolve under the folder from here
+// is tried without its leading elements, "plots/x.png", then "x.png".
 func (s *Server) relOut(path string) (string, bool) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -209,11 +214,20 @@ func (s *Server) relOut(path string) (string, bool) {
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = real
 	}
-	r, err := filepath.Rel(s.outAbs, abs)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+	if r, err := filepath.Rel(s.outAbs, abs); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return r, true
+	}
+	if filepath.IsAbs(path) {
 		return "", false
 	}
-	return r, true
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(path)), "/")
+	for i := 1; i < len(parts); i++ {
+		rel := filepath.Join(parts[i:]...)
+		if _, ok := s.within(rel); ok {
+			return rel, true
+		}
+	}
+	return "", false
 }
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {

@@ -56,6 +56,19 @@ func newFixture(t *testing.T) *fixture {
 	if err := a.Artifact(fig, "plot"); err != nil {
 		t.Fatal(err)
 	}
+	// A run records paths as its command line named them, relative to its
+	// own working directory: here the folder above the output folder.
+	grid := filepath.Join(f.out, "runs", "1", "samples-vaebm.png")
+	writePNG(t, grid)
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Dir(f.out)); err != nil {
+		t.Fatal(err)
+	}
+	err = a.Artifact(filepath.Join(filepath.Base(f.out), "runs", "1", "samples-vaebm.png"), "samples")
+	os.Chdir(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Finish(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +173,7 @@ func TestPages(t *testing.T) {
 		{"/", 200, []string{"toy-quick-seed0", "stacked-quick-seed0", `class="status-running"`, "eval/vaebm_ll", "-1.59", `href="/run/1"`}},
 		{"/?experiment=stacked", 200, []string{"stacked-quick-seed0"}},
 		{"/?param=ebm.lr%3D0.001", 200, []string{"toy-quick-seed0"}},
-		{"/run/1", 200, []string{`data-key="ebm/loss" data-points="7"`, "<svg", `src="/file/plots/toy-fig4.png"`, "vaebm run experiments/toy.yaml", "eval/vaebm_ll", "run-1.yaml"}},
+		{"/run/1", 200, []string{`data-key="ebm/loss" data-points="7"`, "<svg", `src="/file/plots/toy-fig4.png"`, `src="/file/runs/1/samples-vaebm.png"`, "vaebm run experiments/toy.yaml", "eval/vaebm_ll", "run-1.yaml"}},
 		{"/run/3", 200, []string{`data-refresh="5"`, "vae/neg_elbo"}},
 		{"/run/1/config.yaml", 200, []string{"lr: 0.001"}},
 		{"/compare?id=1&id=2", 200, []string{"<td>ebm.lr</td><td>0.001</td>", `data-key="ebm/loss"`, "run 1", "run 2"}},
