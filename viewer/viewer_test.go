@@ -79,6 +79,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	for i := 0; i < 3; i++ {
 		b.Log("ebm/loss", 10*i, 2/float64(i+1))
+		b.Log(evil, i, float64(i)) // a metric key with markup: a chart title
 	}
 	b.Log("eval/vaebm_ll", 0, -1.7)
 	if err := b.Finish(); err != nil {
@@ -174,6 +175,7 @@ func TestPages(t *testing.T) {
 		{"/?experiment=stacked", 200, []string{"stacked-quick-seed0"}},
 		{"/?param=ebm.lr%3D0.001", 200, []string{"toy-quick-seed0"}},
 		{"/run/1", 200, []string{`data-key="ebm/loss" data-points="7"`, "<svg", `src="/file/plots/toy-fig4.png"`, `src="/file/runs/1/samples-vaebm.png"`, "vaebm run experiments/toy.yaml", "eval/vaebm_ll", "run-1.yaml"}},
+		{"/run/2", 200, []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}},
 		{"/run/3", 200, []string{`data-refresh="5"`, "vae/neg_elbo"}},
 		{"/run/1/config.yaml", 200, []string{"lr: 0.001"}},
 		{"/compare?id=1&id=2", 200, []string{"<td>ebm.lr</td><td>0.001</td>", `data-key="ebm/loss"`, "run 1", "run 2"}},
