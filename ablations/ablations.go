@@ -47,9 +47,10 @@ type MetricSpec struct {
 	Label      string `yaml:"label"` // human header
 	PaperLabel string `yaml:"paper_label"`
 	Digits     int    `yaml:"digits"`
-	OursOnly   bool   `yaml:"ours_only"` // no paper column (a second judge)
-	Metric     string `yaml:"metric"`    // e.g. eval/{model}_cfid
-	SE         string `yaml:"se"`        // its standard error, "" if exact
+	OursOnly   bool   `yaml:"ours_only"`  // no paper column (a second judge)
+	PaperOnly  bool   `yaml:"paper_only"` // only the paper's column (a set we do not run)
+	Metric     string `yaml:"metric"`     // e.g. eval/{model}_cfid
+	SE         string `yaml:"se"`         // its standard error, "" if exact
 }
 
 // RowSpec is one model's line: the paper's numbers, and where ours come
@@ -154,17 +155,32 @@ func Load(path string) (*Spec, error) {
 		return nil, bad("a table needs at least one metric", "metrics")
 	}
 	metrics := map[string]bool{}
+	halves := map[string]string{} // key → "ours" or "paper" for a split pair
 	for i, m := range s.Metrics {
 		key := fmt.Sprintf("metrics[%d]", i)
+		half := ""
+		switch {
+		case m.OursOnly && m.PaperOnly:
+			return nil, bad("a metric is ours_only or paper_only, not both", key, "metrics", i)
+		case m.OursOnly:
+			half = "ours"
+		case m.PaperOnly:
+			half = "paper"
+		}
 		switch {
 		case m.Key == "":
 			return nil, bad("every metric needs a key", key, "metrics", i)
-		case metrics[m.Key]:
+		case metrics[m.Key] && (half == "" || halves[m.Key] == "" || halves[m.Key] == half):
+			// The one key two metrics may share: our column and the
+			// paper's, declared apart to sit in different places.
 			return nil, bad(fmt.Sprintf("metric %q declared twice", m.Key), key+".key", "metrics", i, "key")
-		case m.Metric == "":
+		case m.Metric == "" && !m.PaperOnly:
 			return nil, bad("every metric needs the tracker key it reads (metric: eval/{model}_…)", key+".metric", "metrics", i)
+		case m.Metric != "" && m.PaperOnly:
+			return nil, bad("a paper_only metric reads no tracker key", key+".metric", "metrics", i, "metric")
 		}
 		metrics[m.Key] = true
+		halves[m.Key] = half
 	}
 	known := func(key string) bool { return metrics[key] }
 	rows := map[string]bool{}

@@ -25,7 +25,7 @@ type Filled struct {
 func Build(db *tracker.DB, s *Spec, o Overrides) (Filled, error) {
 	t := Filled{Table: results.Table{Name: s.Name, Title: s.Title, Notes: s.Notes, Claims: s.claims}, Runs: map[string][]tracker.RunInfo{}}
 	for _, m := range s.Metrics {
-		t.Metrics = append(t.Metrics, results.Metric{Key: m.Key, Label: m.Label, PaperLabel: m.PaperLabel, Digits: m.Digits, OursOnly: m.OursOnly})
+		t.Metrics = append(t.Metrics, results.Metric{Key: m.Key, Label: m.Label, PaperLabel: m.PaperLabel, Digits: m.Digits, OursOnly: m.OursOnly, PaperOnly: m.PaperOnly})
 	}
 	var used []string
 	for i := range s.Rows {
@@ -46,6 +46,9 @@ func Build(db *tracker.DB, s *Spec, o Overrides) (Filled, error) {
 			}
 			t.Runs[rs.Model] = group
 			for _, m := range s.Metrics {
+				if m.PaperOnly {
+					continue
+				}
 				key := rs.metricKey(m.Metric)
 				if c, ok := cell(group, key, rs.metricKey(m.SE)); ok {
 					row.Ours[m.Key] = c

@@ -262,7 +262,32 @@ type Eval struct {
 	// defaults (pipeline.DefaultClassifier, pipeline.FeatureNets); for
 	// smoke tests.
 	ClassifierSteps int `yaml:"classifier_steps,omitempty"`
+	// OOD, when it lists sets, makes an image run's evaluation Sec. 5.3's
+	// instead of sample scores (pipeline/ood.go).
+	OOD OOD `yaml:"ood,omitempty"`
 }
+
+// OOD configures Sec. 5.3's checks of a trained VAEBM: the unnormalised
+// log-likelihoods log h(x) = log p(x) − E(x) (log p by IWAE with
+// eval.iwae_samples) of training and test images (Fig. 6), their AUROC
+// against out-of-distribution sets (Table 6), and the nearest training
+// images of samples (App. I). Its keys are omitted when empty, so that
+// adding them left earlier runs' resolved configs as they were.
+type OOD struct {
+	// Sets are the out-of-distribution sets, of OODSets.
+	Sets []string `yaml:"sets,omitempty"`
+	// Images is the number of images of each set, and of the training and
+	// test images of Fig. 6 (the paper: 10,000).
+	Images int `yaml:"images,omitempty"`
+	// Neighbours is how many samples App. I's figures show, each with
+	// this many nearest training images.
+	Neighbours int `yaml:"neighbours,omitempty"`
+}
+
+// OODSets lists the values of eval.ood.sets: MNIST's test images, halfway
+// interpolations between random pairs of test images (the paper's
+// Interp.), uniform noise, and vertically flipped test images.
+var OODSets = []string{"mnist", "interp", "noise", "vflip"}
 
 // Defaults returns the values a file does not set.
 func Defaults() Experiment {

@@ -112,6 +112,19 @@ func (e *Experiment) Validate() error {
 	if e.Eval.ClassifierSteps < 0 {
 		return bad("eval.classifier_steps", "must be ≥ 0 (0: the default)")
 	}
+	if o := e.Eval.OOD; len(o.Sets) > 0 {
+		if e.Data.Name != "fashion-mnist" {
+			return bad("eval.ood.sets", "the OOD sets are Fashion-MNIST's (data.name is %q)", e.Data.Name)
+		}
+		for _, set := range o.Sets {
+			if !slices.Contains(OODSets, set) {
+				return bad("eval.ood.sets", "unknown set %q (want some of %v)", set, OODSets)
+			}
+		}
+		if o.Images < 10 || o.Neighbours < 1 || e.Eval.IWAESamples < 1 {
+			return bad("eval.ood", "images must be ≥ 10 (is %d), neighbours ≥ 1 (is %d) and eval.iwae_samples ≥ 1 (is %d)", o.Images, o.Neighbours, e.Eval.IWAESamples)
+		}
+	}
 	if e.VAE.Steps < 0 || e.EBM.Steps < 0 || e.Langevin.Steps < 0 || e.Langevin.TestSteps < 0 {
 		return bad("steps", "step counts must be ≥ 0")
 	}

@@ -129,6 +129,9 @@ func (r *imageRun) prepare(ctx context.Context, exp config.Experiment, opts Opti
 // samples are compared on the same noise draws (time/eval_MODEL_s), and
 // draws the figures.
 func (r *imageRun) evaluate(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, models []method.Model) error {
+	if len(exp.Eval.OOD.Sets) > 0 {
+		return r.oodEvaluate(ctx, exp, opts, run, bar, models)
+	}
 	n := r.judge.samples()
 	captions := map[string]string{}
 	samples := map[string][]float32{}

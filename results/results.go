@@ -26,6 +26,10 @@ type Metric struct {
 	// judge, say): no paper column, and in the CSV its column comes after
 	// the paper columns.
 	OursOnly bool
+	// PaperOnly marks a column of the paper's that we have no counterpart
+	// of under that key (its CIFAR-100 beside our MNIST): only a paper
+	// column, after every column of ours in the CSV, as KEY_paper.
+	PaperOnly bool
 }
 
 // Cell is one number: ours (with a standard error where it is an estimate)
@@ -104,6 +108,9 @@ func (t Table) Checks() []Check {
 
 func (t Table) check(r Row, m Metric) Check {
 	c := Check{Model: r.Model, Metric: m.Key, Ours: r.Ours[m.Key], Paper: r.Paper[m.Key]}
+	if m.OursOnly {
+		c.Paper = Cell{} // a paper number under the same key is another column's
+	}
 	tg, has := r.Targets[m.Key]
 	c.Target = tg
 	switch {
@@ -180,15 +187,18 @@ func (t Table) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n| model |", t.Title)
 	for _, m := range t.Metrics {
-		if m.OursOnly {
+		switch {
+		case m.OursOnly:
 			fmt.Fprintf(&b, " %s (ours) |", m.Label)
-			continue
+		case m.PaperOnly:
+			fmt.Fprintf(&b, " %s (paper) |", m.paperLabel())
+		default:
+			fmt.Fprintf(&b, " %s (ours) | %s (paper) | Δ | target |", m.Label, m.paperLabel())
 		}
-		fmt.Fprintf(&b, " %s (ours) | %s (paper) | Δ | target |", m.Label, m.paperLabel())
 	}
 	b.WriteString("\n|---|")
 	for _, m := range t.Metrics {
-		if m.OursOnly {
+		if m.OursOnly || m.PaperOnly {
 			b.WriteString("---:|")
 			continue
 		}
@@ -201,6 +211,10 @@ func (t Table) Markdown() string {
 			c := t.check(r, m)
 			if m.OursOnly {
 				fmt.Fprintf(&b, " %s |", m.format(c.Ours, false))
+				continue
+			}
+			if m.PaperOnly {
+				fmt.Fprintf(&b, " %s |", m.format(r.Paper[m.Key], false))
 				continue
 			}
 			fmt.Fprintf(&b, " %s | %s | %s | %s |", m.format(c.Ours, false), m.format(c.Paper, false), m.delta(c), c.mark())
@@ -248,11 +262,14 @@ func (c Check) mark() string {
 func (t Table) CSV() string {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
-	var paired, own []Metric
+	var paired, own, theirs []Metric
 	for _, m := range t.Metrics {
-		if m.OursOnly {
+		switch {
+		case m.OursOnly:
 			own = append(own, m)
-		} else {
+		case m.PaperOnly:
+			theirs = append(theirs, m)
+		default:
 			paired = append(paired, m)
 		}
 	}
@@ -266,8 +283,13 @@ func (t Table) CSV() string {
 	for _, m := range own {
 		head = append(head, m.Key)
 	}
+	for _, m := range theirs {
+		head = append(head, m.Key+"_paper")
+	}
 	for _, m := range t.Metrics {
-		head = append(head, m.Key+"_se", m.Key+"_std", m.Key+"_n", m.Key+"_delta", m.Key+"_check")
+		if !m.PaperOnly {
+			head = append(head, m.Key+"_se", m.Key+"_std", m.Key+"_n", m.Key+"_delta", m.Key+"_check")
+		}
 	}
 	_ = w.Write(head)
 	num := func(v float64, ok bool) string {
@@ -287,7 +309,13 @@ func (t Table) CSV() string {
 		for _, m := range own {
 			rec = append(rec, num(r.Ours[m.Key].Value, r.Ours[m.Key].OK))
 		}
+		for _, m := range theirs {
+			rec = append(rec, num(r.Paper[m.Key].Value, r.Paper[m.Key].OK))
+		}
 		for _, m := range t.Metrics {
+			if m.PaperOnly {
+				continue
+			}
 			c := t.check(r, m)
 			se, std, n := c.Ours.SE, "", 1
 			if c.Ours.N > 1 {
@@ -311,7 +339,7 @@ func (t Table) LaTeX() string {
 	cols := ""
 	for _, m := range t.Metrics {
 		cols += "rr"
-		if m.OursOnly {
+		if m.OursOnly || m.PaperOnly {
 			cols = cols[:len(cols)-1]
 		}
 	}
@@ -319,6 +347,10 @@ func (t Table) LaTeX() string {
 	for _, m := range t.Metrics {
 		if m.OursOnly {
 			fmt.Fprintf(&b, " & %s (ours)", esc.Replace(m.Label))
+			continue
+		}
+		if m.PaperOnly {
+			fmt.Fprintf(&b, " & %s (paper)", esc.Replace(m.paperLabel()))
 			continue
 		}
 		fmt.Fprintf(&b, " & %s (ours) & %s (paper)", esc.Replace(m.Label), esc.Replace(m.paperLabel()))
@@ -329,6 +361,10 @@ func (t Table) LaTeX() string {
 		for _, m := range t.Metrics {
 			if m.OursOnly {
 				fmt.Fprintf(&b, " & %s", m.format(r.Ours[m.Key], true))
+				continue
+			}
+			if m.PaperOnly {
+				fmt.Fprintf(&b, " & %s", m.format(r.Paper[m.Key], true))
 				continue
 			}
 			fmt.Fprintf(&b, " & %s & %s", m.format(r.Ours[m.Key], true), m.format(r.Paper[m.Key], true))

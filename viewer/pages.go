@@ -379,7 +379,9 @@ func tableOf(file string, t ablations.Filled) tableView {
 	v := tableView{Name: t.Name, Title: t.Title, File: file, Claims: t.CheckClaims(), Notes: t.Notes}
 	v.Head = []string{"model"}
 	for _, m := range t.Metrics {
-		v.Head = append(v.Head, m.Label+" (ours)")
+		if !m.PaperOnly {
+			v.Head = append(v.Head, m.Label+" (ours)")
+		}
 		if !m.OursOnly {
 			v.Head = append(v.Head, paperLabel(m)+" (paper)")
 		}
@@ -391,6 +393,10 @@ func tableOf(file string, t ablations.Filled) tableView {
 	for _, r := range t.Rows {
 		row := tableRow{Model: r.Model}
 		for _, m := range t.Metrics {
+			if m.PaperOnly {
+				row.Cells = append(row.Cells, cellView{Text: cellText(r.Paper[m.Key], m.Digits)})
+				continue
+			}
 			text := cellText(r.Ours[m.Key], m.Digits)
 			if c, ok := checks[r.Model+"\x00"+m.Key]; ok && (c.Verdict == results.Met || c.Verdict == results.Missed) {
 				mark := "✓"

@@ -176,6 +176,7 @@ const (
 	StreamCritic // the WGAN critic's initial weights
 	StreamWGANTrain
 	StreamHeldOut // held-out data drawn from a generator (the toy's, StackedMNIST's)
+	StreamOOD     // the OOD evaluation: interpolation pairs, noise images, IWAE draws
 )
 
 // NewRNG returns the random stream `stream` of a run with this seed.
