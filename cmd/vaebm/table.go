@@ -65,13 +65,19 @@ func cmdAblate(ctx context.Context, g globals, args []string) error {
 }
 
 // writeExperimentTable renders the table an experiment feeds after its run,
-// with the run's overrides, so that it shows the runs just made.
+// with the run's overrides, so that it shows the runs just made. A table
+// file it cannot find (a run started outside the repository) is said, not
+// failed on: the run itself finished and is recorded.
 func writeExperimentTable(g globals, table string, overrides []string) error {
 	var keep []string
 	for _, o := range overrides {
 		if k, _, _ := strings.Cut(o, "="); k != "seed" && k != "seeds" {
 			keep = append(keep, o)
 		}
+	}
+	if _, err := ablations.Find(table); err != nil {
+		fmt.Fprintf(os.Stderr, "table %s not written: %v (vaebm table FILE renders it)\n", table, err)
+		return nil
 	}
 	return cmdTable(g, append([]string{table}, keep...))
 }
