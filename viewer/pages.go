@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,10 +205,10 @@ func (s *Server) runData(_ url.Values, id string) (any, error) {
 		return nil, err
 	}
 	p := runPage{Run: ri, Duration: duration(ri), Running: ri.Status == tracker.Running}
-	for _, k := range sortedKeys(ri.Params) {
+	for _, k := range slices.Sorted(maps.Keys(ri.Params)) {
 		p.Params = append(p.Params, kv{k, ri.Params[k]})
 	}
-	for _, k := range sortedKeys(ri.Metrics) {
+	for _, k := range slices.Sorted(maps.Keys(ri.Metrics)) {
 		steps, vals, err := s.DB.Series(ri.ID, k)
 		if err != nil {
 			return nil, err
@@ -234,15 +236,6 @@ func (s *Server) runData(_ url.Values, id string) (any, error) {
 	}
 	p.Repeat = fmt.Sprintf("vaebm run --out %s run-%d.yaml   # the resolved config below, saved as run-%d.yaml", s.Out, ri.ID, ri.ID)
 	return p, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type diffRow struct {
@@ -281,7 +274,7 @@ func (s *Server) compare(runs []tracker.RunInfo) (comparePage, error) {
 			keys[k] = true
 		}
 	}
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		row := diffRow{Key: k}
 		differs := false
 		for i, r := range runs {
@@ -304,7 +297,7 @@ func (s *Server) compare(runs []tracker.RunInfo) (comparePage, error) {
 			metrics[k] = true
 		}
 	}
-	for _, k := range sortedKeys(metrics) {
+	for _, k := range slices.Sorted(maps.Keys(metrics)) {
 		var lines []line
 		long := false
 		for _, r := range runs {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/vaebm/vaebm/tracker"
@@ -52,7 +54,7 @@ func (s *Server) Report(dir string) ([]string, error) {
 	for _, r := range runs.Runs {
 		byExp[r.Experiment] = append(byExp[r.Experiment], r.RunInfo)
 	}
-	for _, e := range sortedKeys(byExp) {
+	for _, e := range slices.Sorted(maps.Keys(byExp)) {
 		if len(byExp[e]) > 1 {
 			runs.Compares = append(runs.Compares, compareLink{Experiment: e, URL: "compare-" + url.PathEscape(e) + ".html", N: len(byExp[e])})
 		}
@@ -79,7 +81,7 @@ func (s *Server) Report(dir string) ([]string, error) {
 			}
 		}
 	}
-	for _, e := range sortedKeys(byExp) {
+	for _, e := range slices.Sorted(maps.Keys(byExp)) {
 		if len(byExp[e]) < 2 {
 			continue
 		}

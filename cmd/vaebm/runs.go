@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,7 +120,7 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 		if len(cols) > 0 {
 			return cols
 		}
-		return sortedKeys(r.Metrics)
+		return slices.Sorted(maps.Keys(r.Metrics))
 	}
 	switch format {
 	case "table":
@@ -148,7 +150,7 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 				metrics[k] = true
 			}
 		}
-		pk, mk := sortedKeys(params), sortedKeys(metrics)
+		pk, mk := slices.Sorted(maps.Keys(params)), slices.Sorted(maps.Keys(metrics))
 		if len(cols) > 0 {
 			mk = cols
 		}
@@ -209,15 +211,6 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 		return enc.Encode(out)
 	}
 	return usageError{fmt.Errorf("--format %q: want table, csv or json", format)}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func shortCommit(c string) string {
