@@ -2,10 +2,10 @@ package ablations
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/vaebm/vaebm/config"
+	"github.com/vaebm/vaebm/core/metrics"
 	"github.com/vaebm/vaebm/results"
 	"github.com/vaebm/vaebm/tracker"
 )
@@ -118,12 +118,6 @@ func cell(group []tracker.RunInfo, metric, se string) (results.Cell, bool) {
 	case 1:
 		return results.Estimate(vals[0], lastSE), true
 	}
-	var mean, ss float64
-	for _, v := range vals {
-		mean += v / float64(len(vals))
-	}
-	for _, v := range vals {
-		ss += (v - mean) * (v - mean)
-	}
-	return results.Cell{Value: mean, Std: math.Sqrt(ss / float64(len(vals)-1)), N: len(vals), OK: true}, true
+	mean, std := metrics.MeanStd(vals)
+	return results.Cell{Value: mean, Std: std, N: len(vals), OK: true}, true
 }

@@ -120,7 +120,7 @@ func (r *imageRun) oodEvaluate(ctx context.Context, exp config.Experiment, opts 
 	for _, s := range scorers {
 		sc := scores[s.name]
 		for _, split := range []string{"train", "test"} {
-			m, sd := meanStd(sc[split])
+			m, sd := metrics.MeanStd(sc[split])
 			run.Log("eval/"+s.name+"_ll_"+split+"_mean", 0, m)
 			run.Log("eval/"+s.name+"_ll_"+split+"_std", 0, sd)
 		}
@@ -229,17 +229,6 @@ func oodSet(name string, test []float32, t imageTask, n int, rng *rand.Rand) ([]
 		return nil, fmt.Errorf("unknown set (want one of %v)", config.OODSets)
 	}
 	return out, nil
-}
-
-func meanStd(v []float64) (float64, float64) {
-	var m, ss float64
-	for _, x := range v {
-		m += x / float64(len(v))
-	}
-	for _, x := range v {
-		ss += (x - m) * (x - m)
-	}
-	return m, math.Sqrt(ss / float64(max(len(v)-1, 1)))
 }
 
 // neighbours draws App. I's figures: eval.ood.neighbours VAEBM samples,

@@ -13,22 +13,38 @@ import (
 
 // MeanSE returns the mean of xs and its standard error.
 func MeanSE(xs []float64) (mean, se float64) {
-	n := float64(len(xs))
+	mean, ss, n := meanSS(xs)
+	if n < 2 {
+		return mean, ss // NaN for none, 0 for one
+	}
+	return mean, math.Sqrt(ss / (n - 1) / n)
+}
+
+// MeanStd returns the mean of xs and their sample standard deviation
+// (n − 1 in the denominator): 0 for one value, NaN for none.
+func MeanStd(xs []float64) (mean, std float64) {
+	mean, ss, n := meanSS(xs)
+	if n < 2 {
+		return mean, ss // NaN for none, 0 for one
+	}
+	return mean, math.Sqrt(ss / (n - 1))
+}
+
+// meanSS returns the mean of xs (NaN for none), the sum of squared
+// deviations from it, and their count.
+func meanSS(xs []float64) (mean, ss, n float64) {
+	n = float64(len(xs))
 	if n == 0 {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), 0
 	}
 	for _, x := range xs {
 		mean += x
 	}
 	mean /= n
-	if n < 2 {
-		return mean, 0
-	}
-	var ss float64
 	for _, x := range xs {
 		ss += (x - mean) * (x - mean)
 	}
-	return mean, math.Sqrt(ss / (n - 1) / n)
+	return mean, ss, n
 }
 
 // Grid2D is a square grid of N×N cells over [Min, Max]², evaluated at cell

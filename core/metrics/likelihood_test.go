@@ -34,4 +34,15 @@ func TestMeanSE(t *testing.T) {
 	if m != 2.5 || math.Abs(se-math.Sqrt(5.0/3/4)) > 1e-12 {
 		t.Fatalf("MeanSE = %v, %v", m, se)
 	}
+	if m, sd := MeanStd([]float64{1, 2, 3, 4}); m != 2.5 || math.Abs(sd-math.Sqrt(5.0/3)) > 1e-12 {
+		t.Errorf("MeanStd = %v, %v", m, sd)
+	}
+	if m, sd := MeanStd([]float64{7}); m != 7 || sd != 0 {
+		t.Errorf("MeanStd of one value = %v, %v, want 7, 0", m, sd)
+	}
+	for _, f := range []func([]float64) (float64, float64){MeanSE, MeanStd} {
+		if m, s := f(nil); !math.IsNaN(m) || !math.IsNaN(s) {
+			t.Errorf("of no values: %v, %v, want NaN, NaN", m, s)
+		}
+	}
 }
