@@ -66,6 +66,7 @@ var imageTasks = map[string]imageTask{
 type imageRun struct {
 	imageTask
 	judge imageJudge
+	train []float32 // the training images env loaded
 }
 
 func (r *imageRun) env(exp config.Experiment) (*method.Env, error) {
@@ -74,6 +75,7 @@ func (r *imageRun) env(exp config.Experiment) (*method.Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.train = trainSet
 	return &method.Env{
 		Exp: exp, TrainSet: trainSet, XDim: t.dim(),
 		HeldOut: func(n int) ([]float32, error) { return t.heldOut(exp, n) },

@@ -69,10 +69,7 @@ func (r *imageRun) oodEvaluate(ctx context.Context, exp config.Experiment, opts 
 	if len(scorers) != 2 || vaebm == nil {
 		return fmt.Errorf("eval.ood needs a VAE and a VAEBM on the hierarchical VAE (method vaebm); %s reports %d such models", exp.Method, len(scorers))
 	}
-	train, err := r.load(exp)
-	if err != nil {
-		return err
-	}
+	train := r.train
 	n := min(o.Images, len(train)/r.dim())
 	test, err := r.heldOut(exp, o.Images)
 	if err != nil {
