@@ -93,38 +93,40 @@ func Find(name string) (string, error) {
 	if strings.ContainsRune(name, filepath.Separator) || strings.HasSuffix(name, ".yaml") {
 		return name, nil
 	}
-	dir, err := os.Getwd()
+	rel := filepath.Join("ablations", name+".yaml")
+	p, err := above(rel, func(st os.FileInfo) bool { return true })
 	if err != nil {
 		return "", err
 	}
-	for start := dir; ; {
-		p := filepath.Join(dir, "ablations", name+".yaml")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			return "", fmt.Errorf("no table %q: no ablations/%s.yaml in %s or a folder above it", name, name, start)
-		}
-		dir = up
+	if p == "" {
+		wd, _ := os.Getwd()
+		return "", fmt.Errorf("no table %q: no %s in %s or a folder above it", name, rel, wd)
 	}
+	return p, nil
 }
 
 // Folder returns the ablations folder of the working directory or the
 // nearest folder above it that has one, or "" when there is none.
 func Folder() string {
+	p, _ := above("ablations", func(st os.FileInfo) bool { return st.IsDir() })
+	return p
+}
+
+// above returns rel joined to the working directory or the nearest folder
+// above it where it exists and ok accepts it, or "" when none has it.
+func above(rel string, ok func(os.FileInfo) bool) (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		return ""
+		return "", err
 	}
 	for {
-		p := filepath.Join(dir, "ablations")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
+		p := filepath.Join(dir, rel)
+		if st, err := os.Stat(p); err == nil && ok(st) {
+			return p, nil
 		}
 		up := filepath.Dir(dir)
 		if up == dir {
-			return ""
+			return "", nil
 		}
 		dir = up
 	}
