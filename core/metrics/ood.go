@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -16,6 +17,9 @@ func AUROC(in, out []float64) (float64, error) {
 	if len(in) == 0 || len(out) == 0 {
 		return 0, fmt.Errorf("auroc: %d in-distribution and %d out-of-distribution scores; need both", len(in), len(out))
 	}
+	if slices.ContainsFunc(in, math.IsNaN) || slices.ContainsFunc(out, math.IsNaN) {
+		return 0, fmt.Errorf("auroc: a NaN score")
+	}
 	type scored struct {
 		v  float64
 		in bool
@@ -27,11 +31,7 @@ func AUROC(in, out []float64) (float64, error) {
 	for _, v := range out {
 		all = append(all, scored{v, false})
 	}
-	for _, s := range all {
-		if math.IsNaN(s.v) {
-			return 0, fmt.Errorf("auroc: a NaN score")
-		}
-	}
+
 	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
 	// The sum of the in-distribution scores' mid-ranks (1-based).
 	var rankSum float64
@@ -62,13 +62,10 @@ func KS2(a, b []float64) (d, p float64, err error) {
 	if len(a) == 0 || len(b) == 0 {
 		return 0, 0, fmt.Errorf("ks: samples of %d and %d values; need both", len(a), len(b))
 	}
-	x := append([]float64(nil), a...)
-	y := append([]float64(nil), b...)
-	for _, v := range append(x, y...) {
-		if math.IsNaN(v) {
-			return 0, 0, fmt.Errorf("ks: a NaN value")
-		}
+	if slices.ContainsFunc(a, math.IsNaN) || slices.ContainsFunc(b, math.IsNaN) {
+		return 0, 0, fmt.Errorf("ks: a NaN value")
 	}
+	x, y := slices.Clone(a), slices.Clone(b)
 	sort.Float64s(x)
 	sort.Float64s(y)
 	i, j := 0, 0
