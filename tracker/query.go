@@ -37,6 +37,19 @@ type RunInfo struct {
 	Artifacts     []Artifact
 }
 
+// ShortCommit is the run's commit as people read it: its first 12 hex
+// digits, and "-dirty" when the tree had uncommitted changes.
+func (ri RunInfo) ShortCommit() string {
+	c := ri.GitCommit
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	if ri.GitDirty {
+		c += "-dirty"
+	}
+	return c
+}
+
 // Artifact is a stored artifact row.
 type Artifact struct{ Path, Kind, SHA256 string }
 

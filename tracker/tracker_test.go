@@ -93,3 +93,20 @@ func TestOpenRejectsCorruptFile(t *testing.T) {
 		t.Fatalf("error %q does not name %s", err, want)
 	}
 }
+
+func TestShortCommit(t *testing.T) {
+	for _, tc := range []struct {
+		commit string
+		dirty  bool
+		want   string
+	}{
+		{"e57b14349192" + "7e84bd396b8", false, "e57b14349192"},
+		{"e57b14349192" + "7e84bd396b8", true, "e57b14349192-dirty"},
+		{"unknown", true, "unknown-dirty"},
+		{"", false, ""},
+	} {
+		if got := (RunInfo{GitCommit: tc.commit, GitDirty: tc.dirty}).ShortCommit(); got != tc.want {
+			t.Errorf("%q dirty %v: %q, want %q", tc.commit, tc.dirty, got, tc.want)
+		}
+	}
+}

@@ -136,17 +136,6 @@ func shortTime(s string) string {
 	return t.UTC().Format("2006-01-02 15:04:05")
 }
 
-// shortCommit keeps a commit's first 12 hex digits and its dirty mark.
-func shortCommit(c string, dirty bool) string {
-	if len(c) > 12 {
-		c = c[:12]
-	}
-	if dirty {
-		c += "-dirty"
-	}
-	return c
-}
-
 func num(v float64, ok bool) string {
 	if !ok {
 		return ""

@@ -67,7 +67,6 @@ func (s *Server) parse() error {
 		"compareURL": s.compareURL,
 		"static":     func() bool { return s.static },
 		"when":       shortTime,
-		"commit":     shortCommit,
 		"statuses": func() []string {
 			return []string{tracker.Running, tracker.Finished, tracker.Failed, tracker.Killed, tracker.Crashed}
 		},

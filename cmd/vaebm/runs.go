@@ -128,7 +128,7 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 		fmt.Fprintln(tw, strings.ToUpper(strings.Join(append(head, cols...), "\t")))
 		for _, r := range runs {
 			x := base(r)
-			x[7] = shortCommit(x[7])
+			x[7] = r.ShortCommit()
 			for _, c := range cols {
 				v, ok := r.Metrics[c]
 				s := ""
@@ -211,16 +211,6 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 		return enc.Encode(out)
 	}
 	return usageError{fmt.Errorf("--format %q: want table, csv or json", format)}
-}
-
-func shortCommit(c string) string {
-	if d, ok := strings.CutSuffix(c, "-dirty"); ok && len(d) > 12 {
-		return d[:12] + "-dirty"
-	}
-	if len(c) > 12 {
-		return c[:12]
-	}
-	return c
 }
 
 func parseRunID(s string) (int64, error) {
