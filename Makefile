@@ -62,12 +62,10 @@ mnist-classifier: build
 
 # The viewer's browser test drives Debian's Chromium, which deps.sh test
 # installs; VAEBM_CHROMIUM makes a missing browser a failure, not a skip.
+# The suite on both tracker backends: scripts/test.sh installs what it
+# needs (Chromium, PostgreSQL), starts a throwaway server and stops it.
 test:
-	@./scripts/deps.sh test
-	$(GO) vet ./...
-	$(GO) vet -tags purego ./...
-	VAEBM_CHROMIUM=$$(command -v chromium || echo chromium-not-installed) $(GO) test -timeout 20m ./...
-	$(GO) test -tags purego ./core/nn/ ./core/energy/
+	GO=$(GO) ./scripts/test.sh
 
 # Each fuzz target (every reader of outside bytes) for FUZZTIME; `go test`
 # runs only their seed corpora.

@@ -3,11 +3,9 @@ package tracker
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -102,7 +100,7 @@ func TestConcurrentProcesses(t *testing.T) {
 		steps = 1_000
 	}
 	perChild := steps * concurrencyKeys
-	path := filepath.Join(t.TempDir(), "runs.db")
+	path := testTarget(t)
 
 	type child struct {
 		cmd            *exec.Cmd
@@ -143,8 +141,12 @@ func TestConcurrentProcesses(t *testing.T) {
 	}
 	total := perChild * concurrencyProcs
 	rate := float64(total) / wall.Seconds()
-	msg := fmt.Sprintf("%d processes x %d points = %d points in %.2f s: %.0f points/s",
-		concurrencyProcs, perChild, total, wall.Seconds(), rate)
+	backend := "SQLite"
+	if IsServerURL(path) {
+		backend = "PostgreSQL"
+	}
+	msg := fmt.Sprintf("%s: %d processes x %d points = %d points in %.2f s: %.0f points/s",
+		backend, concurrencyProcs, perChild, total, wall.Seconds(), rate)
 	t.Log(msg)
 	if out := os.Getenv("VAEBM_THROUGHPUT_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(msg+"\n"), 0o644); err != nil {
@@ -204,11 +206,7 @@ func TestConcurrentProcesses(t *testing.T) {
 
 	// Series sees only the keys asked for: count every row, so that a
 	// stray key or a run outside the experiment would show too.
-	raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := db.db
 	var rows, runRows int
 	if err := raw.QueryRow("SELECT COUNT(*) FROM metrics").Scan(&rows); err != nil {
 		t.Fatal(err)

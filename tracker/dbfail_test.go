@@ -118,6 +118,7 @@ func makeRealDB(t *testing.T, path string, points int) []int64 {
 // TestOpenReadOnlyDB: a database that cannot be written (file and folder
 // read-only) gives an error naming it, and Open leaves it as it was.
 func TestOpenReadOnlyDB(t *testing.T) {
+	sqliteOnly(t)
 	for _, tc := range []struct {
 		name    string
 		dirMode os.FileMode
@@ -177,6 +178,7 @@ func TestOpenReadOnlyDB(t *testing.T) {
 // is refused (TestOpenRejectsCorruptFile checks the error names it) and not
 // modified, nor are files created next to it.
 func TestOpenCorruptDBLeavesFileUnchanged(t *testing.T) {
+	sqliteOnly(t)
 	header := "SQLite format 3\x00"
 	for _, tc := range []struct {
 		name    string
@@ -231,6 +233,7 @@ func TestOpenCorruptDBLeavesFileUnchanged(t *testing.T) {
 // second half zeroed, gives errors naming the file from Open or from a
 // later read, never a panic and never silently incomplete data.
 func TestDamagedRealDB(t *testing.T) {
+	sqliteOnly(t)
 	const points = 20_000
 	for _, tc := range []struct {
 		name   string

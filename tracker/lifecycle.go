@@ -21,7 +21,7 @@ func (r *Run) startHeartbeat() {
 				return
 			case <-t.C:
 				// A missed beat is harmless; the next one retries.
-				_, _ = r.db.db.Exec("UPDATE runs SET heartbeat_at = ? WHERE id = ?", r.db.stamp(), r.ID)
+				_, _ = r.db.db.Exec(r.db.q("UPDATE runs SET heartbeat_at = ? WHERE id = ?"), r.db.stamp(), r.ID)
 			}
 		}
 	}()
@@ -45,7 +45,7 @@ func (d *DB) Resume(ctx context.Context, id int64) (*Run, RunInfo, error) {
 		return nil, RunInfo{}, fmt.Errorf("tracker: %w", err)
 	}
 	defer tx.Rollback()
-	ri, err := d.scanRun(tx.QueryRow("SELECT "+runColumns+" WHERE r.id = ?", id))
+	ri, err := d.scanRun(tx.QueryRow(d.q("SELECT "+runColumns+" WHERE r.id = ?"), id))
 	if err == sql.ErrNoRows {
 		return nil, ri, fmt.Errorf("tracker: no run %d in %s (see `vaebm runs`)", id, d.path)
 	}
@@ -59,10 +59,16 @@ func (d *DB) Resume(ctx context.Context, id int64) (*Run, RunInfo, error) {
 		return nil, ri, fmt.Errorf("tracker: run %d is still running (pid %d on %s, heartbeat %s)", id, ri.PID, ri.Host, ri.Heartbeat)
 	}
 	now := d.stamp()
-	_, err = tx.Exec(`UPDATE runs SET status = ?, ended_at = NULL, error = NULL, error_step = NULL,
-		host = ?, pid = ?, heartbeat_at = ?, resumes = resumes + 1 WHERE id = ?`, Running, d.host, os.Getpid(), now, id)
+	// Only if nobody resumed it since we read it: two processes that both
+	// see a crashed run must not both continue it.
+	res, err := tx.Exec(d.q(`UPDATE runs SET status = ?, ended_at = NULL, error = NULL, error_step = NULL,
+		host = ?, pid = ?, heartbeat_at = ?, resumes = resumes + 1 WHERE id = ? AND resumes = ?`),
+		Running, d.host, os.Getpid(), now, id, ri.Resumes)
 	if err != nil {
 		return nil, ri, fmt.Errorf("tracker: resuming run %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return nil, ri, fmt.Errorf("tracker: run %d was resumed by another process meanwhile", id)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, ri, fmt.Errorf("tracker: resuming run %d: %w", id, err)
@@ -81,7 +87,7 @@ func (r *Run) DeleteMetrics(prefix string, after int) error {
 	if err := r.Flush(); err != nil {
 		return err
 	}
-	_, err := r.db.db.Exec("DELETE FROM metrics WHERE run_id = ? AND substr(key, 1, ?) = ? AND step > ?",
+	_, err := r.db.db.Exec(r.db.q("DELETE FROM metrics WHERE run_id = ? AND substr(key, 1, ?) = ? AND step > ?"),
 		r.ID, len(prefix), prefix, after)
 	if err != nil {
 		return fmt.Errorf("tracker: deleting %s* after step %d of run %d: %w", prefix, after, r.ID, err)
@@ -91,7 +97,7 @@ func (r *Run) DeleteMetrics(prefix string, after int) error {
 
 // SetDatasetDigest records the digest of the data the run trains on.
 func (r *Run) SetDatasetDigest(digest string) error {
-	if _, err := r.db.db.Exec("UPDATE runs SET dataset_digest = ? WHERE id = ?", digest, r.ID); err != nil {
+	if _, err := r.db.db.Exec(r.db.q("UPDATE runs SET dataset_digest = ? WHERE id = ?"), digest, r.ID); err != nil {
 		return fmt.Errorf("tracker: recording dataset digest of run %d: %w", r.ID, err)
 	}
 	return nil
@@ -108,7 +114,7 @@ type StageEntry struct {
 // LookupStage returns the cached stage with this key, if any.
 func (d *DB) LookupStage(key string) (StageEntry, bool, error) {
 	e := StageEntry{Key: key}
-	err := d.db.QueryRow("SELECT stage, path, run_id, inputs FROM stage_cache WHERE key = ?", key).
+	err := d.db.QueryRow(d.q("SELECT stage, path, run_id, inputs FROM stage_cache WHERE key = ?"), key).
 		Scan(&e.Stage, &e.Path, &e.RunID, &e.Inputs)
 	if err == sql.ErrNoRows {
 		return e, false, nil
@@ -121,9 +127,9 @@ func (d *DB) LookupStage(key string) (StageEntry, bool, error) {
 
 // RecordStage stores (or replaces) a cached stage.
 func (d *DB) RecordStage(e StageEntry) error {
-	_, err := d.db.Exec(`INSERT INTO stage_cache(key, stage, path, run_id, inputs, created_at) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := d.db.Exec(d.q(`INSERT INTO stage_cache(key, stage, path, run_id, inputs, created_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT(key) DO UPDATE SET stage = excluded.stage, path = excluded.path, run_id = excluded.run_id,
-		inputs = excluded.inputs, created_at = excluded.created_at`, e.Key, e.Stage, e.Path, e.RunID, e.Inputs, d.stamp())
+		inputs = excluded.inputs, created_at = excluded.created_at`), e.Key, e.Stage, e.Path, e.RunID, e.Inputs, d.stamp())
 	if err != nil {
 		return fmt.Errorf("tracker: recording stage %s in %s: %w", e.Stage, d.path, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ func (e stepErr) FailedStep() int { return e.step }
 
 func openTemp(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(filepath.Join(t.TempDir(), "runs.db"))
+	db, err := Open(testTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +56,7 @@ func TestLifecycle(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Skip("no `true` to get a dead pid:", err)
 	}
-	if _, err := db.db.Exec("UPDATE runs SET pid = ? WHERE id = ?", cmd.Process.Pid, dead.ID); err != nil {
+	if _, err := db.db.Exec(db.q("UPDATE runs SET pid = ? WHERE id = ?"), cmd.Process.Pid, dead.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := status(dead.ID).Status; got != Crashed {
@@ -71,7 +70,7 @@ func TestLifecycle(t *testing.T) {
 	// Another host: only the heartbeat tells.
 	remote := start("remote")
 	remote.stopHeartbeat()
-	if _, err := db.db.Exec("UPDATE runs SET host = 'elsewhere' WHERE id = ?", remote.ID); err != nil {
+	if _, err := db.db.Exec(db.q("UPDATE runs SET host = 'elsewhere' WHERE id = ?"), remote.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := status(remote.ID).Status; got != Running {

@@ -150,7 +150,7 @@ func (d *DB) Query(f Filter) ([]RunInfo, error) {
 		q += " WHERE e.name = ?"
 		args = append(args, f.Experiment)
 	}
-	rows, err := d.db.Query(q+" ORDER BY r.id", args...)
+	rows, err := d.db.Query(d.q(q+" ORDER BY r.id"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: listing runs in %s: %w", d.path, err)
 	}
@@ -229,7 +229,7 @@ var ErrNoRun = errors.New("no such run")
 
 // Get returns one run with its config, params, last metric values and artifacts.
 func (d *DB) Get(id int64) (RunInfo, error) {
-	ri, err := d.scanRun(d.db.QueryRow("SELECT "+runColumns+" WHERE r.id = ?", id))
+	ri, err := d.scanRun(d.db.QueryRow(d.q("SELECT "+runColumns+" WHERE r.id = ?"), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ri, fmt.Errorf("tracker: no run %d in %s (see `vaebm runs`): %w", id, d.path, ErrNoRun)
 	}
@@ -239,7 +239,7 @@ func (d *DB) Get(id int64) (RunInfo, error) {
 	if err := d.fill(&ri); err != nil {
 		return ri, err
 	}
-	rows, err := d.db.Query("SELECT path, kind, sha256 FROM artifacts WHERE run_id = ? ORDER BY path", id)
+	rows, err := d.db.Query(d.q("SELECT path, kind, sha256 FROM artifacts WHERE run_id = ? ORDER BY path"), id)
 	if err != nil {
 		return ri, fmt.Errorf("tracker: reading artifacts of run %d in %s: %w", id, d.path, err)
 	}
@@ -263,7 +263,7 @@ func (d *DB) fill(ri *RunInfo) error {
 		return fmt.Errorf("tracker: reading %s of run %d in %s: %w", what, ri.ID, d.path, err)
 	}
 	ri.Params = map[string]string{}
-	rows, err := d.db.Query("SELECT key, value FROM params WHERE run_id = ?", ri.ID)
+	rows, err := d.db.Query(d.q("SELECT key, value FROM params WHERE run_id = ?"), ri.ID)
 	if err != nil {
 		return wrap("params", err)
 	}
@@ -281,9 +281,9 @@ func (d *DB) fill(ri *RunInfo) error {
 		return wrap("params", err)
 	}
 	ri.Metrics = map[string]float64{}
-	rows, err = d.db.Query(`SELECT m.key, m.value FROM metrics m
+	rows, err = d.db.Query(d.q(`SELECT m.key, m.value FROM metrics m
 		JOIN (SELECT key, MAX(step) AS s FROM metrics WHERE run_id = ? GROUP BY key) last
-		ON m.key = last.key AND m.step = last.s WHERE m.run_id = ?`, ri.ID, ri.ID)
+		ON m.key = last.key AND m.step = last.s WHERE m.run_id = ?`), ri.ID, ri.ID)
 	if err != nil {
 		return wrap("metrics", err)
 	}

@@ -11,8 +11,13 @@ import (
 // OpenReadOnly opens an existing database for reading only, as a viewer
 // does beside runs that write to it: it creates nothing, migrates nothing,
 // and refuses a missing file or one that is not a tracker database with
-// an error naming the path.
-func OpenReadOnly(path string) (*DB, error) {
+// an error naming the path. A PostgreSQL URL opens a session whose
+// transactions are read-only.
+func OpenReadOnly(target string) (*DB, error) {
+	if IsServerURL(target) {
+		return openPostgres(target, true)
+	}
+	path := target
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("tracker: no database at %s (run an experiment first, or pass --out)", path)
@@ -35,6 +40,10 @@ func OpenReadOnly(path string) (*DB, error) {
 			return nil, fmt.Errorf("tracker: %s: %w", path, usable(err))
 		}
 		return nil, fmt.Errorf("tracker: %s is not a vaebm tracker database", path)
+	}
+	if known := len(migrationNames()); version > known {
+		sdb.Close()
+		return nil, fmt.Errorf("tracker: %s: %w (version %d; this one knows %d): use a newer vaebm", path, ErrNewerSchema, version, known)
 	}
 	host, _ := os.Hostname()
 	return &DB{db: sdb, path: path, now: time.Now, HeartbeatEvery: 10 * time.Second, StaleAfter: time.Minute, host: host}, nil

@@ -1,6 +1,8 @@
 // Package tracker records experiments, runs, parameters, metric points and
-// artifacts in one SQLite database (WAL mode), so that every number in a
-// table can be traced to the run, config and code that produced it.
+// artifacts in one database, so that every number in a table can be traced
+// to the run, config and code that produced it: a SQLite file (WAL mode) by
+// default, or a PostgreSQL server when many jobs on a cluster share one
+// record.
 package tracker
 
 import (
@@ -16,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,17 +41,25 @@ const (
 
 // DB is an open tracking database.
 type DB struct {
-	db   *sql.DB
-	path string
-	now  func() time.Time
+	db      *sql.DB
+	path    string // the file, or the server URL without its password
+	backend backend
+	now     func() time.Time
 	// HeartbeatEvery is how often a live run touches its row; a running
 	// run whose heartbeat is older than StaleAfter shows as crashed.
 	HeartbeatEvery, StaleAfter time.Duration
 	host                       string
 }
 
-// Open opens (creating if needed) the database at path and applies migrations.
-func Open(path string) (*DB, error) {
+// Open opens the tracker database at target and applies migrations:
+// a SQLite file, created if needed, or a PostgreSQL URL (IsServerURL) of a
+// database that exists. A database migrated by a newer vaebm is refused
+// (ErrNewerSchema) and left as it is.
+func Open(target string) (*DB, error) {
+	if IsServerURL(target) {
+		return openPostgres(target, false)
+	}
+	path := target
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("tracker: creating folder for %s: %w", path, err)
 	}
@@ -109,37 +120,64 @@ func (d *DB) Close() error { return d.db.Close() }
 // Path returns the database file.
 func (d *DB) Path() string { return d.path }
 
-func (d *DB) migrate() error {
-	names, err := migrations.ReadDir("migrations")
+// migrationNames are the embedded migrations in the order they apply.
+func migrationNames() []string {
+	ents, err := migrations.ReadDir("migrations")
 	if err != nil {
-		return err
+		panic(err) // embedded at build time
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
-	tx, err := d.db.Begin() // immediate: only one process migrates at a time
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	sort.Strings(names)
+	return names
+}
+
+// migrate applies the migrations the database lacks, in one transaction
+// that only one process at a time holds.
+func (d *DB) migrate() error {
+	names := migrationNames()
+	tx, err := d.db.Begin() // SQLite: immediate, so only one process migrates at a time
 	if err != nil {
 		return usable(err)
 	}
 	defer tx.Rollback()
-	var version int
-	if err := tx.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+	if err := d.lockSchema(tx); err != nil {
+		return err
+	}
+	version, err := d.schemaVersion(tx)
+	if err != nil {
 		return usable(err)
 	}
-	for i, n := range names {
-		if i < version {
-			continue
-		}
-		src, err := migrations.ReadFile("migrations/" + n.Name())
+	if version > len(names) {
+		return fmt.Errorf("%w (version %d; this one knows %d): use a newer vaebm", ErrNewerSchema, version, len(names))
+	}
+	if version == len(names) {
+		return nil
+	}
+	for _, n := range names[version:] {
+		src, err := migrations.ReadFile("migrations/" + n)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(string(src)); err != nil {
-			return fmt.Errorf("migration %s: %w", n.Name(), err)
-		}
-		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			return err
+		if _, err := tx.Exec(d.renderMigration(string(src))); err != nil {
+			return fmt.Errorf("migration %s: %w", n, err)
 		}
 	}
+	if err := d.setSchemaVersion(tx, len(names)); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// boolInt stores a flag as 0 or 1, the one way both databases' integer
+// columns take it.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (d *DB) stamp() string { return d.now().UTC().Format(time.RFC3339Nano) }
@@ -186,20 +224,17 @@ func (d *DB) StartRun(ctx context.Context, s RunSpec) (*Run, error) {
 	}
 	defer tx.Rollback()
 	now := d.stamp()
-	if _, err := tx.Exec("INSERT OR IGNORE INTO experiments(name, created_at) VALUES (?, ?)", s.Experiment, now); err != nil {
+	if _, err := tx.Exec(d.q("INSERT INTO experiments(name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING"), s.Experiment, now); err != nil {
 		return nil, fmt.Errorf("tracker: recording experiment: %w", err)
 	}
-	res, err := tx.Exec(`INSERT INTO runs(experiment_id, name, status, started_at, config, seed, git_commit, command,
+	var id int64
+	err = tx.QueryRow(d.q(`INSERT INTO runs(experiment_id, name, status, started_at, config, seed, git_commit, command,
 			git_dirty, go_version, modules, host, pid, heartbeat_at)
-		VALUES ((SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES ((SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		s.Experiment, s.Name, Running, now, s.Config, int64(s.Seed), s.GitCommit, s.Command,
-		s.GitDirty, s.GoVersion, s.Modules, d.host, os.Getpid(), now)
+		boolInt(s.GitDirty), s.GoVersion, s.Modules, d.host, os.Getpid(), now).Scan(&id)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: recording run: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return nil, err
 	}
 	keys := make([]string, 0, len(s.Params))
 	for k := range s.Params {
@@ -207,7 +242,7 @@ func (d *DB) StartRun(ctx context.Context, s RunSpec) (*Run, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if _, err := tx.Exec("INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)", id, k, s.Params[k]); err != nil {
+		if _, err := tx.Exec(d.q("INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)"), id, k, s.Params[k]); err != nil {
 			return nil, fmt.Errorf("tracker: recording param %s: %w", k, err)
 		}
 	}
@@ -219,8 +254,13 @@ func (d *DB) StartRun(ctx context.Context, s RunSpec) (*Run, error) {
 	return r, nil
 }
 
-// flushEvery is the number of buffered points that triggers a write.
-const flushEvery = 512
+// flushEvery is the number of buffered points that triggers a write;
+// insertBatch the points per INSERT (5 values each, well under both
+// databases' limits on parameters).
+const (
+	flushEvery  = 512
+	insertBatch = 128
+)
 
 // Log buffers a metric point. SQLite cannot store NaN (it becomes NULL), so
 // Flush stores non-finite values as math.MaxFloat64 rather than drop them.
@@ -247,19 +287,28 @@ func (r *Run) Flush() error {
 		return fmt.Errorf("tracker: writing metrics of run %d: %w", r.ID, err)
 	}
 	defer tx.Rollback()
-	st, err := tx.Prepare("INSERT INTO metrics(run_id, key, step, value, wall_time) VALUES (?, ?, ?, ?, ?)")
-	if err != nil {
-		return fmt.Errorf("tracker: %w", err)
-	}
-	defer st.Close()
-	for _, p := range r.buf {
-		v := p.value
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			v = math.MaxFloat64
+	// Many rows per statement: one round trip per batch, not per point,
+	// which a server over a socket notices most.
+	for rest := r.buf; len(rest) > 0; {
+		n := min(len(rest), insertBatch)
+		var q strings.Builder
+		q.WriteString("INSERT INTO metrics(run_id, key, step, value, wall_time) VALUES ")
+		args := make([]any, 0, 5*n)
+		for i, p := range rest[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?)")
+			v := p.value
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				v = math.MaxFloat64
+			}
+			args = append(args, r.ID, p.key, p.step, v, p.wall)
 		}
-		if _, err := st.Exec(r.ID, p.key, p.step, v, p.wall); err != nil {
-			return fmt.Errorf("tracker: writing metric %s: %w", p.key, err)
+		if _, err := tx.Exec(r.db.q(q.String()), args...); err != nil {
+			return fmt.Errorf("tracker: writing metrics of run %d: %w", r.ID, err)
 		}
+		rest = rest[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("tracker: writing metrics of run %d: %w", r.ID, err)
@@ -279,8 +328,8 @@ func (r *Run) Artifact(path, kind string) error {
 	if _, err := io.Copy(h, f); err != nil {
 		return fmt.Errorf("tracker: hashing %s: %w", path, err)
 	}
-	_, err = r.db.db.Exec(`INSERT INTO artifacts(run_id, path, kind, sha256, created_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(run_id, path) DO UPDATE SET kind = excluded.kind, sha256 = excluded.sha256, created_at = excluded.created_at`,
+	_, err = r.db.db.Exec(r.db.q(`INSERT INTO artifacts(run_id, path, kind, sha256, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(run_id, path) DO UPDATE SET kind = excluded.kind, sha256 = excluded.sha256, created_at = excluded.created_at`),
 		r.ID, path, kind, hex.EncodeToString(h.Sum(nil)), r.db.stamp())
 	if err != nil {
 		return fmt.Errorf("tracker: recording artifact %s: %w", path, err)
@@ -315,7 +364,7 @@ func (r *Run) Fail(cause error) error {
 func (r *Run) end(status, msg string, step sql.NullInt64) error {
 	r.stopHeartbeat()
 	ferr := r.Flush()
-	_, err := r.db.db.Exec("UPDATE runs SET status = ?, ended_at = ?, error = NULLIF(?, ''), error_step = ? WHERE id = ?",
+	_, err := r.db.db.Exec(r.db.q("UPDATE runs SET status = ?, ended_at = ?, error = NULLIF(?, ''), error_step = ? WHERE id = ?"),
 		status, r.db.stamp(), msg, step, r.ID)
 	if err != nil {
 		return fmt.Errorf("tracker: ending run %d: %w", r.ID, err)
@@ -325,7 +374,7 @@ func (r *Run) end(status, msg string, step sql.NullInt64) error {
 
 // Series returns every point of one metric of a run, in step order.
 func (d *DB) Series(id int64, key string) (steps []int, values []float64, err error) {
-	rows, err := d.db.Query("SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step", id, key)
+	rows, err := d.db.Query(d.q("SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step"), id, key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tracker: reading %s of run %d: %w", key, id, err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 func TestRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "runs.db")
+	path := testTarget(t)
 	db, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +81,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestOpenRejectsCorruptFile(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "runs.db")
 	if err := writeFile(path, "this is not a database, just text that is long enough to have a header..."); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,9 @@
 //	vaebm report --html DIR
 //	vaebm bench [mlp|conv|langevin|all]
 //
-// Generated output goes under --out (default $VAEBM_OUT, else ./out).
+// Generated output goes under --out (default $VAEBM_OUT, else ./out); runs
+// are recorded in --db (default $VAEBM_DB, else OUT/vaebm.db), a SQLite file
+// or a postgres:// URL.
 package main
 
 import (
@@ -54,21 +56,35 @@ func run(ctx context.Context, args []string) int {
 	if out == "" {
 		out = "out"
 	}
+	db := os.Getenv("VAEBM_DB")
 	// Global flags come before the subcommand.
-	for len(args) > 0 && strings.HasPrefix(args[0], "--out") {
-		if v, ok := strings.CutPrefix(args[0], "--out="); ok {
-			out, args = v, args[1:]
-		} else if len(args) > 1 {
-			out, args = args[1], args[2:]
-		} else {
+	for len(args) > 0 {
+		name, val, hasVal := strings.Cut(args[0], "=")
+		if name != "--out" && name != "--db" {
 			break
+		}
+		if !hasVal {
+			if len(args) < 2 {
+				fmt.Fprintf(os.Stderr, "vaebm: %s needs a value\n\n%s", name, usage)
+				return exitUsage
+			}
+			val, args = args[1], args[1:]
+		}
+		args = args[1:]
+		if name == "--out" {
+			out = val
+		} else {
+			db = val
 		}
 	}
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return exitUsage
 	}
-	g := globals{out: out, dbPath: filepath.Join(out, "vaebm.db")}
+	if db == "" {
+		db = filepath.Join(out, "vaebm.db")
+	}
+	g := globals{out: out, dbPath: db}
 	var err error
 	switch args[0] {
 	case "run":
@@ -112,7 +128,7 @@ func run(ctx context.Context, args []string) int {
 	return exitFailure
 }
 
-const usage = `usage: vaebm [--out DIR] COMMAND ...
+const usage = `usage: vaebm [--out DIR] [--db FILE|postgres://…] COMMAND ...
 
   run [--force] FILE.yaml [key=value ...]
                                   run an experiment (e.g. ebm.lr=1e-4 seed=3 scale=paper
@@ -146,11 +162,14 @@ const usage = `usage: vaebm [--out DIR] COMMAND ...
   bench [mlp|conv|langevin|all] [--steps N] [--warmup N]
                                   time the reference workloads (JSON lines, as torch_ref.py)
 
-Output goes under --out (default $VAEBM_OUT, else ./out).
+Output goes under --out (default $VAEBM_OUT, else ./out). Runs are recorded in --db
+(default $VAEBM_DB, else OUT/vaebm.db): a SQLite file, or a PostgreSQL database
+(postgres://user@host:port/database) that jobs on many machines share.
 `
 
 type globals struct {
-	out, dbPath string
+	out    string
+	dbPath string // a SQLite file or a PostgreSQL URL (tracker.IsServerURL)
 }
 
 func (g globals) openDB() (*tracker.DB, error) { return tracker.Open(g.dbPath) }

@@ -56,7 +56,7 @@ func cmdServe(ctx context.Context, g globals, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(os.Stderr, "vaebm serve: http://%s/ (runs of %s; Ctrl-C stops)\n", ln.Addr(), g.dbPath)
+	fmt.Fprintf(os.Stderr, "vaebm serve: http://%s/ (runs of %s; Ctrl-C stops)\n", ln.Addr(), db.Path())
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
