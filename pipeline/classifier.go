@@ -92,10 +92,11 @@ func Classifier(ctx context.Context, opts Options, cfg ClassifierConfig) (*class
 	bar := opts.newBar()
 	name := fmt.Sprintf("%s classifier (%s, seed %d)", set.Name, cfg.Arch, cfg.Seed)
 	if !opts.Force {
-		e, ok, err := reuseStage(opts, bar, "classifier", key, net.Params())
+		e, ok, claim, err := awaitStage(ctx, opts, bar, "classifier", key, 0, net.Params())
 		if err != nil {
 			return nil, 0, 0, err
 		}
+		defer claim.Release()
 		if ok {
 			ri, err := opts.DB.Get(e.RunID)
 			if err == nil {

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/method"
@@ -28,7 +29,15 @@ type Options struct {
 	// Label, when set, begins every progress line: an ablation names the
 	// row and seed a run makes ("row 2 of 6 (EBM on x), seed 0").
 	Label string
+	// StageWait bounds how long a run waits for another job that is
+	// computing a stage it needs (jobs sharing OutDir and DB compute each
+	// stage once); 0 means DefaultStageWait.
+	StageWait time.Duration
 }
+
+// DefaultStageWait is how long a run waits, by default, for another job's
+// stage: longer than any quick-scale stage, short of a paper-scale VAE.
+const DefaultStageWait = 12 * time.Hour
 
 // newBar is the progress display of a run under opts.
 func (opts Options) newBar() *Bar {
@@ -126,6 +135,11 @@ func Resume(ctx context.Context, id int64, opts Options) error {
 	run, ri, err := opts.DB.Resume(ctx, id)
 	if err != nil {
 		return err
+	}
+	if job := SlurmJob(); job != "" {
+		if err := run.SetSlurmJob(job); err != nil {
+			return recordFailure(run, err)
+		}
 	}
 	where := fmt.Sprintf("stored config of run %d", id)
 	exp, err := config.Parse([]byte(ri.Config), where)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -44,6 +45,60 @@ func reuseStage(opts Options, bar *Bar, stage, key string, ps []*nn.Param) (trac
 	return e, true, nil
 }
 
+// stagePoll is how often a run waiting for another job's stage looks again.
+var stagePoll = 2 * time.Second
+
+// awaitStage makes sure a stage is computed once among all the jobs that
+// share this database and output folder. It loads the cached entry for key
+// into ps when there is one (reused true). Otherwise it returns this
+// process's claim on computing it, which the caller releases after
+// cacheStage; while another live job holds the claim, it waits for that
+// job's entry, up to opts.StageWait, and takes the claim over if that job
+// dies or fails.
+func awaitStage(ctx context.Context, opts Options, bar *Bar, stage, key string, runID int64, ps []*nn.Param) (e tracker.StageEntry, reused bool, claim *tracker.StageClaim, err error) {
+	wait := opts.StageWait
+	if wait <= 0 {
+		wait = DefaultStageWait
+	}
+	deadline := time.Now().Add(wait)
+	said := false
+	for {
+		if e, ok, err := reuseStage(opts, bar, stage, key, ps); err != nil || ok {
+			return e, ok, nil, err
+		}
+		claim, holder, err := opts.DB.ClaimStage(key, stage, runID)
+		if err != nil {
+			return e, false, nil, err
+		}
+		if claim != nil {
+			// The holder may have recorded the entry and released its
+			// claim between our look and our claim.
+			if e, ok, err := reuseStage(opts, bar, stage, key, ps); err != nil || ok {
+				claim.Release()
+				return e, ok, nil, err
+			}
+			return e, false, claim, nil
+		}
+		who := fmt.Sprintf("pid %d on %s", holder.PID, holder.Host)
+		if holder.RunID > 0 {
+			who = fmt.Sprintf("run %d (%s)", holder.RunID, who)
+		}
+		if time.Now().After(deadline) {
+			return e, false, nil, fmt.Errorf("%s: waited %s for %s to compute this stage (stage cache %.12s), and it is still at it: "+
+				"let it finish and run again, or wait longer (VAEBM_STAGE_WAIT=48h)", stage, wait, who, key)
+		}
+		if !said {
+			bar.Say("%s: %s is computing this stage (stage cache %.12s); waiting for it (up to %s)", stage, who, key, wait)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return e, false, nil, ctx.Err()
+		case <-time.After(min(stagePoll, time.Until(deadline)+time.Millisecond)):
+		}
+	}
+}
+
 // cacheStage stores ps as stage key, computed by run, under out/cache/STAGE/,
 // and returns the file written.
 func cacheStage(opts Options, run *tracker.Run, stage, key, inputs string, ps []*nn.Param) (string, error) {
@@ -59,7 +114,17 @@ func startRun(ctx context.Context, opts Options, spec tracker.RunSpec) (*tracker
 	prov := CurrentProvenance()
 	spec.GitCommit, spec.GitDirty, spec.GoVersion, spec.Modules = prov.GitCommit, prov.GitDirty, prov.GoVersion, prov.Modules
 	spec.Command = opts.Command
+	spec.SlurmJob = SlurmJob()
 	return opts.DB.StartRun(ctx, spec)
+}
+
+// SlurmJob is the Slurm job this process runs in, as Slurm's tools name
+// it: ARRAYJOB_TASK for a task of a job array, else JOBID; "" outside Slurm.
+func SlurmJob() string {
+	if a, t := os.Getenv("SLURM_ARRAY_JOB_ID"), os.Getenv("SLURM_ARRAY_TASK_ID"); a != "" && t != "" {
+		return a + "_" + t
+	}
+	return os.Getenv("SLURM_JOB_ID")
 }
 
 // stageFiles are where a run keeps stage name's trained parameters and
@@ -82,10 +147,11 @@ func trainedStage(ctx context.Context, opts Options, run *tracker.Run, bar *Bar,
 		return nn.LoadParams(final, s.Params)
 	}
 	if !opts.Force && !exists(statePath) {
-		e, ok, err := reuseStage(opts, bar, s.Name, key, s.Params)
+		e, ok, claim, err := awaitStage(ctx, opts, bar, s.Name, key, run.ID, s.Params)
 		if err != nil {
 			return err
 		}
+		defer claim.Release()
 		if ok {
 			bar.Say("%s: reusing the %s trained by run %d (stage cache %.12s; --force retrains)", s.Name, s.What, e.RunID, key)
 			run.Log("stage/"+s.Name+"_cached", 0, 1)

@@ -3,38 +3,51 @@ package tracker
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 )
 
-func (r *Run) startHeartbeat() {
-	r.stopBeat, r.beatDone = make(chan struct{}), make(chan struct{})
-	every := r.db.HeartbeatEvery
+// heartbeat touches one row's heartbeat_at every interval until stopped,
+// which is how other processes tell a live run or stage claim from one
+// whose process died.
+type heartbeat struct{ stop, done chan struct{} }
+
+func (d *DB) startBeat(table string, where string, arg any) *heartbeat {
+	h := &heartbeat{make(chan struct{}), make(chan struct{})}
+	q := d.q("UPDATE " + table + " SET heartbeat_at = ? WHERE " + where)
+	every := d.HeartbeatEvery
 	go func() {
-		defer close(r.beatDone)
+		defer close(h.done)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
-			case <-r.stopBeat:
+			case <-h.stop:
 				return
 			case <-t.C:
 				// A missed beat is harmless; the next one retries.
-				_, _ = r.db.db.Exec(r.db.q("UPDATE runs SET heartbeat_at = ? WHERE id = ?"), r.db.stamp(), r.ID)
+				_, _ = d.db.Exec(q, d.stamp(), arg)
 			}
 		}
 	}()
+	return h
 }
 
-func (r *Run) stopHeartbeat() {
-	if r.stopBeat == nil {
+// end stops the beats; it may be called more than once, or on nil.
+func (h *heartbeat) end() {
+	if h == nil || h.stop == nil {
 		return
 	}
-	close(r.stopBeat)
-	<-r.beatDone
-	r.stopBeat = nil
+	close(h.stop)
+	<-h.done
+	h.stop = nil
 }
+
+func (r *Run) startHeartbeat() { r.beat = r.db.startBeat("runs", "id = ?", r.ID) }
+
+func (r *Run) stopHeartbeat() { r.beat.end() }
 
 // Resume reopens a crashed, killed or failed run so that this process
 // continues it: the same ID, its metric points kept, its resume count
@@ -132,6 +145,91 @@ func (d *DB) RecordStage(e StageEntry) error {
 		inputs = excluded.inputs, created_at = excluded.created_at`), e.Key, e.Stage, e.Path, e.RunID, e.Inputs, d.stamp())
 	if err != nil {
 		return fmt.Errorf("tracker: recording stage %s in %s: %w", e.Stage, d.path, err)
+	}
+	return nil
+}
+
+// StageClaim is a claim on computing one stage-cache entry. The process
+// that holds it computes the stage, records it (RecordStage) and releases
+// the claim; others that need the entry wait (ClaimStage tells them who
+// holds it) and take the claim over if its process dies.
+type StageClaim struct {
+	Key, Stage string
+	RunID      int64 // the run computing it
+	Host       string
+	PID        int
+	Heartbeat  string
+
+	db   *DB
+	beat *heartbeat
+}
+
+// ClaimStage tries to claim stage key for run. It returns the claim when
+// this process now holds it: it was free, or its holder's process is gone.
+// Otherwise it returns nil and the live holder.
+func (d *DB) ClaimStage(key, stage string, runID int64) (*StageClaim, StageClaim, error) {
+	wrap := func(err error) error {
+		return fmt.Errorf("tracker: claiming stage %s (%.12s) in %s: %w", stage, key, d.path, err)
+	}
+	now := d.stamp()
+	mine := StageClaim{Key: key, Stage: stage, RunID: runID, Host: d.host, PID: os.Getpid(), Heartbeat: now, db: d}
+	res, err := d.db.Exec(d.q(`INSERT INTO stage_claims(key, stage, run_id, host, pid, heartbeat_at, claimed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`), key, stage, runID, d.host, os.Getpid(), now, now)
+	if err != nil {
+		return nil, StageClaim{}, wrap(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, StageClaim{}, wrap(err)
+	} else if n == 1 {
+		mine.beat = d.startBeat("stage_claims", "key = ?", key)
+		return &mine, StageClaim{}, nil
+	}
+	var h StageClaim
+	err = d.db.QueryRow(d.q("SELECT stage, run_id, host, pid, heartbeat_at FROM stage_claims WHERE key = ?"), key).
+		Scan(&h.Stage, &h.RunID, &h.Host, &h.PID, &h.Heartbeat)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d.ClaimStage(key, stage, runID) // released meanwhile: try again
+	}
+	if err != nil {
+		return nil, StageClaim{}, wrap(err)
+	}
+	h.Key = key
+	if d.live(h.Host, h.PID, h.Heartbeat) {
+		return nil, h, nil
+	}
+	// Its process is gone: take it over, unless another waiter just did.
+	res, err = d.db.Exec(d.q(`UPDATE stage_claims SET run_id = ?, host = ?, pid = ?, heartbeat_at = ?, claimed_at = ?
+		WHERE key = ? AND host = ? AND pid = ? AND heartbeat_at = ?`),
+		runID, d.host, os.Getpid(), now, now, key, h.Host, h.PID, h.Heartbeat)
+	if err != nil {
+		return nil, StageClaim{}, wrap(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return d.ClaimStage(key, stage, runID)
+	}
+	mine.beat = d.startBeat("stage_claims", "key = ?", key)
+	return &mine, StageClaim{}, nil
+}
+
+// Release gives the claim up, computed or not; it may be called more
+// than once.
+func (c *StageClaim) Release() error {
+	if c == nil || c.db == nil {
+		return nil
+	}
+	c.beat.end()
+	d := c.db
+	c.db = nil
+	if _, err := d.db.Exec(d.q("DELETE FROM stage_claims WHERE key = ? AND host = ? AND pid = ?"), c.Key, d.host, os.Getpid()); err != nil {
+		return fmt.Errorf("tracker: releasing the claim on stage %s (%.12s) in %s: %w", c.Stage, c.Key, d.path, err)
+	}
+	return nil
+}
+
+// SetSlurmJob records the Slurm job a resumed run now runs in.
+func (r *Run) SetSlurmJob(job string) error {
+	if _, err := r.db.db.Exec(r.db.q("UPDATE runs SET slurm_job = ? WHERE id = ?"), job, r.ID); err != nil {
+		return fmt.Errorf("tracker: recording the Slurm job of run %d: %w", r.ID, err)
 	}
 	return nil
 }

@@ -224,3 +224,52 @@ func TestStageCache(t *testing.T) {
 		t.Fatalf("lookup: %+v ok %v err %v", e, ok, err)
 	}
 }
+
+// TestStageClaim: one claim per key at a time; a second claimer learns the
+// holder; a released claim, or one whose process stopped beating, is free.
+func TestStageClaim(t *testing.T) {
+	target := testTarget(t)
+	a, err := Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c1, _, err := a.ClaimStage("k", "vae", 1)
+	if err != nil || c1 == nil {
+		t.Fatalf("first claim: %v, %v", c1, err)
+	}
+	c2, holder, err := b.ClaimStage("k", "vae", 2)
+	if err != nil || c2 != nil || holder.RunID != 1 || holder.Stage != "vae" {
+		t.Fatalf("second claim of a held key: claim %v, holder %+v, err %v", c2, holder, err)
+	}
+	if other, _, err := b.ClaimStage("other", "classifier", 2); err != nil || other == nil {
+		t.Fatalf("another key: %v, %v", other, err)
+	} else {
+		other.Release()
+	}
+	if err := c1.Release(); err != nil {
+		t.Fatal(err)
+	}
+	c2, _, err = b.ClaimStage("k", "vae", 2)
+	if err != nil || c2 == nil {
+		t.Fatalf("claim after release: %v, %v", c2, err)
+	}
+	// A holder that stopped beating (its process died elsewhere) is taken over.
+	c2.beat.end()
+	if _, err := b.db.Exec(b.q("UPDATE stage_claims SET host = 'elsewhere', heartbeat_at = ? WHERE key = 'k'"),
+		time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+	c3, holder, err := a.ClaimStage("k", "vae", 3)
+	if err != nil || c3 == nil {
+		t.Fatalf("claim of a dead holder's key: %v, holder %+v, %v", c3, holder, err)
+	}
+	if err := c3.Release(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -32,6 +32,7 @@ type RunInfo struct {
 	PID           int
 	Heartbeat     string
 	Resumes       int
+	SlurmJob      string // JOBID or ARRAYJOB_TASK; "" outside Slurm
 	Params        map[string]string
 	Metrics       map[string]float64 // last value of each key
 	Artifacts     []Artifact
@@ -55,7 +56,7 @@ type Artifact struct{ Path, Kind, SHA256 string }
 
 const runColumns = `r.id, e.name, r.name, r.status, r.started_at, COALESCE(r.ended_at, ''), r.config, r.command,
 	r.seed, r.git_commit, COALESCE(r.error, ''), COALESCE(r.error_step, 0), r.git_dirty, r.go_version, r.modules,
-	r.dataset_digest, r.host, r.pid, COALESCE(r.heartbeat_at, ''), r.resumes
+	r.dataset_digest, r.host, r.pid, COALESCE(r.heartbeat_at, ''), r.resumes, r.slurm_job
 	FROM runs r JOIN experiments e ON e.id = r.experiment_id`
 
 func (d *DB) scanRun(row interface{ Scan(...any) error }) (RunInfo, error) {
@@ -63,7 +64,7 @@ func (d *DB) scanRun(row interface{ Scan(...any) error }) (RunInfo, error) {
 	var seed int64
 	err := row.Scan(&ri.ID, &ri.Experiment, &ri.Name, &ri.Status, &ri.Started, &ri.Ended, &ri.Config, &ri.Command,
 		&seed, &ri.GitCommit, &ri.Error, &ri.ErrorStep, &ri.GitDirty, &ri.GoVersion, &ri.Modules,
-		&ri.DatasetDigest, &ri.Host, &ri.PID, &ri.Heartbeat, &ri.Resumes)
+		&ri.DatasetDigest, &ri.Host, &ri.PID, &ri.Heartbeat, &ri.Resumes, &ri.SlurmJob)
 	ri.Seed = uint64(seed)
 	if err == nil && ri.Status == Running && !d.alive(ri) {
 		ri.Status = Crashed
@@ -73,13 +74,17 @@ func (d *DB) scanRun(row interface{ Scan(...any) error }) (RunInfo, error) {
 
 // alive says whether the process recording a running run still is: on this
 // host the pid must exist; anywhere, the heartbeat must be recent.
-func (d *DB) alive(ri RunInfo) bool {
-	if ri.Host == d.host && ri.PID > 0 && ri.PID != os.Getpid() {
-		if err := syscall.Kill(ri.PID, 0); errors.Is(err, syscall.ESRCH) {
+func (d *DB) alive(ri RunInfo) bool { return d.live(ri.Host, ri.PID, ri.Heartbeat) }
+
+// live says whether a process that beats into the database (a run, a stage
+// claim) still is, from its host, pid and last heartbeat.
+func (d *DB) live(host string, pid int, heartbeat string) bool {
+	if host == d.host && pid > 0 && pid != os.Getpid() {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 			return false
 		}
 	}
-	hb, err := time.Parse(time.RFC3339Nano, ri.Heartbeat)
+	hb, err := time.Parse(time.RFC3339Nano, heartbeat)
 	if err != nil {
 		return false
 	}

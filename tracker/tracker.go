@@ -195,6 +195,7 @@ type RunSpec struct {
 	Modules    string // module path, version and sum per line
 	Command    string
 	Params     map[string]string
+	SlurmJob   string // JOBID, or ARRAYJOB_TASK for an array task; "" outside Slurm
 }
 
 // Run is a run being recorded. Metric points are buffered and written in
@@ -205,8 +206,7 @@ type Run struct {
 	mu  sync.Mutex
 	buf []point
 
-	stopBeat chan struct{}
-	beatDone chan struct{}
+	beat *heartbeat
 }
 
 type point struct {
@@ -229,10 +229,10 @@ func (d *DB) StartRun(ctx context.Context, s RunSpec) (*Run, error) {
 	}
 	var id int64
 	err = tx.QueryRow(d.q(`INSERT INTO runs(experiment_id, name, status, started_at, config, seed, git_commit, command,
-			git_dirty, go_version, modules, host, pid, heartbeat_at)
-		VALUES ((SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			git_dirty, go_version, modules, host, pid, heartbeat_at, slurm_job)
+		VALUES ((SELECT id FROM experiments WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		s.Experiment, s.Name, Running, now, s.Config, int64(s.Seed), s.GitCommit, s.Command,
-		boolInt(s.GitDirty), s.GoVersion, s.Modules, d.host, os.Getpid(), now).Scan(&id)
+		boolInt(s.GitDirty), s.GoVersion, s.Modules, d.host, os.Getpid(), now, s.SlurmJob).Scan(&id)
 	if err != nil {
 		return nil, fmt.Errorf("tracker: recording run: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/vaebm/vaebm/pipeline"
@@ -61,8 +60,9 @@ func cmdClassifier(ctx context.Context, g globals, args []string) error {
 		return err
 	}
 	defer db.Close()
-	_, acc, id, err := pipeline.Classifier(ctx, pipeline.Options{OutDir: g.out, DB: db, Log: os.Stderr, Force: *force,
-		Command: "vaebm classifier " + strings.Join(args, " ")}, cfg)
+	opts := g.options(db, "vaebm classifier "+strings.Join(args, " "))
+	opts.Force = *force
+	_, acc, id, err := pipeline.Classifier(ctx, opts, cfg)
 	if err != nil {
 		return err
 	}

@@ -29,9 +29,11 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/nn"
+	"github.com/vaebm/vaebm/pipeline"
 	"github.com/vaebm/vaebm/tracker"
 )
 
@@ -85,6 +87,14 @@ func run(ctx context.Context, args []string) int {
 		db = filepath.Join(out, "vaebm.db")
 	}
 	g := globals{out: out, dbPath: db}
+	if v := os.Getenv("VAEBM_STAGE_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(os.Stderr, "vaebm: VAEBM_STAGE_WAIT=%q: want a duration such as 30m or 48h\n", v)
+			return exitUsage
+		}
+		g.stageWait = d
+	}
 	var err error
 	switch args[0] {
 	case "run":
@@ -164,12 +174,21 @@ const usage = `usage: vaebm [--out DIR] [--db FILE|postgres://…] COMMAND ...
 
 Output goes under --out (default $VAEBM_OUT, else ./out). Runs are recorded in --db
 (default $VAEBM_DB, else OUT/vaebm.db): a SQLite file, or a PostgreSQL database
-(postgres://user@host:port/database) that jobs on many machines share.
+(postgres://user@host:port/database) that jobs on many machines share. Jobs that
+share both compute each cached stage once; the others wait for it, up to
+$VAEBM_STAGE_WAIT (default 12h).
 `
 
 type globals struct {
 	out    string
 	dbPath string // a SQLite file or a PostgreSQL URL (tracker.IsServerURL)
+	// stageWait bounds the wait for another job's stage ($VAEBM_STAGE_WAIT).
+	stageWait time.Duration
+}
+
+// options are the pipeline's options for a command recording into db.
+func (g globals) options(db *tracker.DB, command string) pipeline.Options {
+	return pipeline.Options{OutDir: g.out, DB: db, Log: os.Stderr, Command: command, StageWait: g.stageWait}
 }
 
 func (g globals) openDB() (*tracker.DB, error) { return tracker.Open(g.dbPath) }

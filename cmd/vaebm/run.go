@@ -45,8 +45,8 @@ func cmdRun(ctx context.Context, g globals, args []string) error {
 		return err
 	}
 	defer db.Close()
-	opts := pipeline.Options{OutDir: g.out, DB: db, Log: os.Stderr, Force: force,
-		Command: "vaebm run " + strings.Join(args, " ")}
+	opts := g.options(db, "vaebm run "+strings.Join(args, " "))
+	opts.Force = force
 	if resume != 0 {
 		if len(rest) > 0 {
 			return usageError{fmt.Errorf("--resume continues a recorded run with its stored config; drop %v", rest)}

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/vaebm/vaebm/ablations"
-	"github.com/vaebm/vaebm/pipeline"
 	"github.com/vaebm/vaebm/results"
 )
 
@@ -56,7 +55,7 @@ func cmdAblate(ctx context.Context, g globals, args []string) error {
 		return err
 	}
 	defer db.Close()
-	opts := pipeline.Options{OutDir: g.out, DB: db, Log: os.Stderr, Command: "vaebm ablate " + strings.Join(args, " ")}
+	opts := g.options(db, "vaebm ablate "+strings.Join(args, " "))
 	if err := ablations.Ablate(ctx, s, o, opts); err != nil {
 		return err
 	}
