@@ -22,44 +22,21 @@ import (
 // stage cache. A failed row does not stop the others: the table shows it
 // as missing and Ablate returns the failures at the end.
 func Ablate(ctx context.Context, s *Spec, o Overrides, opts pipeline.Options) error {
-	seeds := o.Seeds
-	if seeds == nil {
-		seeds = s.Seeds
-	}
-	var runnable []*RowSpec
-	for i := range s.Rows {
-		if s.Rows[i].path != "" {
-			runnable = append(runnable, &s.Rows[i])
-		}
-	}
-	// Resolve every row first, so that a bad override stops before any run.
-	exps := make([]config.Experiment, len(runnable))
-	for k, r := range runnable {
-		exp, err := r.Resolve(o)
-		if err != nil {
-			return fmt.Errorf("%s: row %q: %w", s.file, r.Model, err)
-		}
-		exps[k] = exp
+	cells, err := Plan(s, o)
+	if err != nil {
+		return err
 	}
 	var failed []string
-	for k, r := range runnable {
-		rowSeeds := seeds
-		if len(rowSeeds) == 0 {
-			rowSeeds = []uint64{exps[k].Seed}
+	for _, c := range cells {
+		ro := opts
+		ro.Label = fmt.Sprintf("[%s: row %d of %d, %s, seed %d] ", s.Name, c.Row, c.Rows, c.Model, c.Seed)
+		err := runRow(ctx, c.Exp, ro)
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s interrupted at row %q, seed %d (run `vaebm ablate %s` again to continue): %w", s.Name, c.Model, c.Seed, s.file, ctx.Err())
 		}
-		for _, seed := range rowSeeds {
-			exp := exps[k]
-			exp.Seed, exp.Seeds = seed, nil
-			ro := opts
-			ro.Label = fmt.Sprintf("[%s: row %d of %d, %s, seed %d] ", s.Name, k+1, len(runnable), r.Model, seed)
-			err := runRow(ctx, exp, ro)
-			if ctx.Err() != nil {
-				return fmt.Errorf("%s interrupted at row %q, seed %d (run `vaebm ablate %s` again to continue): %w", s.Name, r.Model, seed, s.file, ctx.Err())
-			}
-			if err != nil {
-				failed = append(failed, fmt.Sprintf("row %q, seed %d: %v", r.Model, seed, err))
-				say(opts.Log, "%sfailed: %v", ro.Label, err)
-			}
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("row %q, seed %d: %v", c.Model, c.Seed, err))
+			say(opts.Log, "%sfailed: %v", ro.Label, err)
 		}
 	}
 	if _, err := Render(opts.DB, s, o, opts.OutDir, opts.Log); err != nil {
@@ -71,15 +48,89 @@ func Ablate(ctx context.Context, s *Spec, o Overrides, opts pipeline.Options) er
 	return nil
 }
 
+// Cell is one run a table needs: a row's resolved experiment at one seed.
+type Cell struct {
+	Model     string // the row
+	Row, Rows int    // its place among the rows that run (k of n)
+	Seed      uint64
+	Exp       config.Experiment
+	// Args are the `vaebm run` arguments that make the same run: the
+	// experiment file, the row's overrides, the command line's, the seed.
+	Args []string
+}
+
+// Plan lists the runs the table needs under o, row by row and seed by
+// seed. Rows are resolved first, so that a bad override stops before any
+// run. Rows whose resolved configs are equal (NVAE and VAEBM from one
+// experiment) appear once, under the first.
+func Plan(s *Spec, o Overrides) ([]Cell, error) {
+	seeds := o.Seeds
+	if seeds == nil {
+		seeds = s.Seeds
+	}
+	var runnable []*RowSpec
+	for i := range s.Rows {
+		if s.Rows[i].path != "" {
+			runnable = append(runnable, &s.Rows[i])
+		}
+	}
+	var cells []Cell
+	seen := map[string]bool{}
+	for k, r := range runnable {
+		exp, err := r.Resolve(o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: row %q: %w", s.file, r.Model, err)
+		}
+		params, err := matchParams(exp)
+		if err != nil {
+			return nil, fmt.Errorf("%s: row %q: %w", s.file, r.Model, err)
+		}
+		rowSeeds := seeds
+		if len(rowSeeds) == 0 {
+			rowSeeds = []uint64{exp.Seed}
+		}
+		for _, seed := range rowSeeds {
+			id := fmt.Sprint(params, seed)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			e := exp
+			e.Seed, e.Seeds = seed, nil
+			args := append([]string{r.path}, r.Overrides...)
+			args = append(append(args, o.Config...), fmt.Sprintf("seeds=[%d]", seed))
+			cells = append(cells, Cell{Model: r.Model, Row: k + 1, Rows: len(runnable), Seed: seed, Exp: e, Args: args})
+		}
+	}
+	return cells, nil
+}
+
+// Finished returns the newest finished run of exp's configuration and
+// seed (a Cell's Exp), if there is one.
+func Finished(db *tracker.DB, exp config.Experiment) (tracker.RunInfo, bool, error) {
+	runs, err := cellRuns(db, exp)
+	for _, r := range runs {
+		if r.Status == tracker.Finished {
+			return r, true, err
+		}
+	}
+	return tracker.RunInfo{}, false, err
+}
+
+// cellRuns are the runs of exp's configuration and seed, newest first.
+func cellRuns(db *tracker.DB, exp config.Experiment) ([]tracker.RunInfo, error) {
+	params, err := matchParams(exp)
+	if err != nil {
+		return nil, err
+	}
+	params["seed"] = fmt.Sprint(exp.Seed)
+	return db.Query(tracker.Filter{Experiment: exp.Name, Params: params, Desc: true})
+}
+
 // runRow makes sure exp has a finished run: it finds one, resumes an
 // interrupted one, or starts one.
 func runRow(ctx context.Context, exp config.Experiment, opts pipeline.Options) error {
-	params, err := matchParams(exp)
-	if err != nil {
-		return err
-	}
-	params["seed"] = fmt.Sprint(exp.Seed)
-	runs, err := opts.DB.Query(tracker.Filter{Experiment: exp.Name, Params: params, Desc: true})
+	runs, err := cellRuns(opts.DB, exp)
 	if err != nil {
 		return err
 	}

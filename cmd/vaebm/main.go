@@ -8,7 +8,7 @@
 //	vaebm runs show ID
 //	vaebm runs diff A B
 //	vaebm sample RUN_ID [--n N] [--model NAME] [--out FILE] [--format idx|npy|png] [--score]
-//	vaebm ablate ablations/table4.yaml [key=value ...] ['seeds=[0,1,2]']
+//	vaebm ablate ablations/table4.yaml [key=value ...] ['seeds=[0,1,2]'] [--slurm [--dry-run] ...]
 //	vaebm table NAME|FILE [key=value ...]
 //	vaebm check NAME|FILE [key=value ...]
 //	vaebm serve [--addr 127.0.0.1:8787] [--tables DIR]
@@ -159,6 +159,10 @@ const usage = `usage: vaebm [--out DIR] [--db FILE|postgres://…] COMMAND ...
   ablate FILE [key=value ...]     run every row × seed of a table (ablations/*.yaml) that has no
                                   finished run of its config, then write the table and figure;
                                   'seeds=[1]' runs those seeds, other overrides apply to every row
+  ablate FILE --slurm [--partition P] [--time T] [--cpus N] [--gpus G] [--dry-run]
+                                  submit them to Slurm instead: the first row's seeds (the shared
+                                  stages), then the other rows × seeds as a dependent job array,
+                                  then the table; --dry-run prints the sbatch scripts
   table NAME|FILE [key=value ...] render a paper table (ablations/NAME.yaml) from the recorded runs
   check NAME|FILE [key=value ...] compare a table with the paper's targets and check its claims;
                                   exit 1 on a miss, a failed claim or a cell with no run

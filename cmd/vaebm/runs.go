@@ -102,14 +102,16 @@ func cmdRuns(g globals, args []string) error {
 // the cols metrics when cols are given): CSV as the columns params.KEY
 // and metrics.KEY over all runs listed, JSON as objects.
 func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string) error {
-	head := []string{"id", "experiment", "name", "status", "started", "ended", "seed", "commit"}
+	head := []string{"id", "experiment", "name", "status", "started", "ended", "seed", "commit", "slurm"}
 	base := func(r tracker.RunInfo) []string {
 		commit := r.GitCommit
 		if r.GitDirty {
 			commit += "-dirty"
 		}
-		return []string{strconv.FormatInt(r.ID, 10), r.Experiment, r.Name, r.Status, r.Started, r.Ended, strconv.FormatUint(r.Seed, 10), commit}
+		return []string{strconv.FormatInt(r.ID, 10), r.Experiment, r.Name, r.Status, r.Started, r.Ended, strconv.FormatUint(r.Seed, 10), commit, r.SlurmJob}
 	}
+	// The table shows the Slurm job column only when a run ran in one.
+	slurmCol := slices.ContainsFunc(runs, func(r tracker.RunInfo) bool { return r.SlurmJob != "" })
 	num := func(v float64, ok bool) string {
 		if !ok {
 			return ""
@@ -125,9 +127,13 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 	switch format {
 	case "table":
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.ToUpper(strings.Join(append(head, cols...), "\t")))
+		th := head
+		if !slurmCol {
+			th = head[:len(head)-1]
+		}
+		fmt.Fprintln(tw, strings.ToUpper(strings.Join(append(slices.Clone(th), cols...), "\t")))
 		for _, r := range runs {
-			x := base(r)
+			x := base(r)[:len(th)]
 			x[7] = r.ShortCommit()
 			for _, c := range cols {
 				v, ok := r.Metrics[c]
@@ -189,12 +195,13 @@ func printRuns(w io.Writer, runs []tracker.RunInfo, cols []string, format string
 			Dirty      bool               `json:"dirty"`
 			Error      string             `json:"error,omitempty"`
 			ErrorStep  int                `json:"error_step,omitempty"`
+			SlurmJob   string             `json:"slurm_job,omitempty"`
 			Params     map[string]string  `json:"params"`
 			Metrics    map[string]float64 `json:"metrics"`
 		}
 		out := []jrun{}
 		for _, r := range runs {
-			j := jrun{r.ID, r.Experiment, r.Name, r.Status, r.Started, r.Ended, r.Seed, r.GitCommit, r.GitDirty, r.Error, r.ErrorStep, r.Params, map[string]float64{}}
+			j := jrun{r.ID, r.Experiment, r.Name, r.Status, r.Started, r.Ended, r.Seed, r.GitCommit, r.GitDirty, r.Error, r.ErrorStep, r.SlurmJob, r.Params, map[string]float64{}}
 			if j.Params == nil {
 				j.Params = map[string]string{}
 			}
@@ -320,6 +327,9 @@ func printRun(r tracker.RunInfo) {
 		r.ID, r.Name, r.Experiment, r.Status, r.Started, r.Ended, r.Seed, r.GitCommit, dirty, r.GoVersion, r.Host, r.PID, r.Heartbeat, r.Command, r.DatasetDigest)
 	if r.Resumes > 0 {
 		fmt.Printf("resumed:  %d time(s)\n", r.Resumes)
+	}
+	if r.SlurmJob != "" {
+		fmt.Printf("slurm:    job %s\n", r.SlurmJob)
 	}
 	if r.Error != "" {
 		fmt.Printf("error:    %s\n", r.Error)

@@ -44,9 +44,14 @@ func cmdTable(g globals, args []string) error {
 }
 
 // cmdAblate runs the rows × seeds of a table that have no finished run, then
-// renders it (ablations.Ablate).
+// renders it; with --slurm it submits them to Slurm instead.
 func cmdAblate(ctx context.Context, g globals, args []string) error {
-	s, o, err := loadTable("ablate", args)
+	var sf slurmFlags
+	rest, err := sf.parse(args)
+	if err != nil {
+		return err
+	}
+	s, o, err := loadTable("ablate", rest)
 	if err != nil {
 		return err
 	}
@@ -55,6 +60,12 @@ func cmdAblate(ctx context.Context, g globals, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if sf.on {
+		return submitAblation(ctx, g, db, s, o, rest, sf)
+	}
+	if sf.set != "" {
+		return usageError{fmt.Errorf("ablate: %s is for --slurm", sf.set)}
+	}
 	opts := g.options(db, "vaebm ablate "+strings.Join(args, " "))
 	if err := ablations.Ablate(ctx, s, o, opts); err != nil {
 		return err
