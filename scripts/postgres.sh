@@ -29,7 +29,11 @@ case $cmd in
 start)
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
-	[ "$(id -u)" -ne 0 ] || chown vaebm-pg "$dir"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown vaebm-pg "$dir"
+		runuser -u vaebm-pg -- test -w "$dir" ||
+			{ echo "postgres.sh: the user vaebm-pg cannot reach $dir (make the folders above it searchable: chmod a+x)" >&2; exit 1; }
+	fi
 	"${as[@]}" "$bin/initdb" -D "$dir/data" -U vaebm --auth=trust --no-sync >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 1; }
 	"${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \

@@ -14,6 +14,9 @@ $GO vet ./...
 $GO vet -tags purego ./...
 
 servers=$(mktemp -d /tmp/vaebm-test.XXXXXX)
+# The PostgreSQL server runs as another user (initdb refuses root), who must
+# be able to reach its folder inside this one.
+chmod 0755 "$servers"
 cleanup() {
 	./scripts/slurm.sh stop "$servers/slurm" 2>/dev/null || true
 	./scripts/postgres.sh stop "$servers/pg" 2>/dev/null || true
