@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/pipeline"
@@ -22,22 +23,68 @@ import (
 // stage cache. A failed row does not stop the others: the table shows it
 // as missing and Ablate returns the failures at the end.
 func Ablate(ctx context.Context, s *Spec, o Overrides, opts pipeline.Options) error {
+	return AblateJobs(ctx, s, o, opts, 1, nil)
+}
+
+// CellRunner runs one cell of a table elsewhere (the CLI: a child `vaebm
+// run` process): its run resume when resume > 0, else a new run of c.Args.
+// Its progress lines begin with label.
+type CellRunner func(ctx context.Context, c Cell, resume int64, label string) error
+
+// AblateJobs is Ablate with up to jobs cells running at once, each through
+// run. The cells share stages through the stage cache and its claims: the
+// first that needs a stage (the feature nets, a seed's VAE) computes it,
+// the others wait for it. jobs ≤ 1 or a nil run runs the cells one after
+// another in this process.
+func AblateJobs(ctx context.Context, s *Spec, o Overrides, opts pipeline.Options, jobs int, run CellRunner) error {
 	cells, err := Plan(s, o)
 	if err != nil {
 		return err
 	}
-	var failed []string
-	for _, c := range cells {
-		ro := opts
-		ro.Label = fmt.Sprintf("[%s: row %d of %d, %s, seed %d] ", s.Name, c.Row, c.Rows, c.Model, c.Seed)
-		err := runRow(ctx, c.Exp, ro)
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s interrupted at row %q, seed %d (run `vaebm ablate %s` again to continue): %w", s.Name, c.Model, c.Seed, s.file, ctx.Err())
+	if jobs < 1 || run == nil {
+		jobs = 1
+	}
+	var (
+		mu     sync.Mutex
+		failed []string
+		next   int
+		wg     sync.WaitGroup
+	)
+	work := func() {
+		defer wg.Done()
+		for {
+			mu.Lock()
+			if next == len(cells) || ctx.Err() != nil {
+				mu.Unlock()
+				return
+			}
+			c := cells[next]
+			next++
+			mu.Unlock()
+			label := fmt.Sprintf("[%s: row %d of %d, %s, seed %d] ", s.Name, c.Row, c.Rows, c.Model, c.Seed)
+			var err error
+			if jobs == 1 {
+				ro := opts
+				ro.Label = label
+				err = runRow(ctx, c.Exp, ro)
+			} else {
+				err = runCell(ctx, c, opts, label, run)
+			}
+			if err != nil && ctx.Err() == nil {
+				mu.Lock()
+				failed = append(failed, fmt.Sprintf("row %q, seed %d: %v", c.Model, c.Seed, err))
+				mu.Unlock()
+				say(opts.Log, "%sfailed: %v", label, err)
+			}
 		}
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("row %q, seed %d: %v", c.Model, c.Seed, err))
-			say(opts.Log, "%sfailed: %v", ro.Label, err)
-		}
+	}
+	wg.Add(jobs)
+	for range jobs {
+		go work()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s interrupted (run `vaebm ablate %s` again to continue): %w", s.Name, s.file, ctx.Err())
 	}
 	if _, err := Render(opts.DB, s, o, opts.OutDir, opts.Log); err != nil {
 		return err
@@ -127,30 +174,60 @@ func cellRuns(db *tracker.DB, exp config.Experiment) ([]tracker.RunInfo, error) 
 	return db.Query(tracker.Filter{Experiment: exp.Name, Params: params, Desc: true})
 }
 
-// runRow makes sure exp has a finished run: it finds one, resumes an
-// interrupted one, or starts one.
-func runRow(ctx context.Context, exp config.Experiment, opts pipeline.Options) error {
-	runs, err := cellRuns(opts.DB, exp)
+// nextStep says what a cell needs: nothing (a finished run), the resume
+// of an interrupted run, or a new run (0); a running one is an error.
+func nextStep(db *tracker.DB, exp config.Experiment) (done tracker.RunInfo, resume tracker.RunInfo, err error) {
+	runs, err := cellRuns(db, exp)
 	if err != nil {
-		return err
+		return done, resume, err
 	}
 	for _, r := range runs {
 		switch r.Status {
 		case tracker.Finished:
-			say(opts.Log, "%sdone: run %d", opts.Label, r.ID)
-			return nil
+			return r, resume, nil
 		case tracker.Running:
-			return fmt.Errorf("run %d of this configuration is running in process %d on %s; let it finish, or stop it, then run again", r.ID, r.PID, r.Host)
+			return done, resume, fmt.Errorf("run %d of this configuration is running in process %d on %s; let it finish, or stop it, then run again", r.ID, r.PID, r.Host)
 		}
 	}
 	for _, r := range runs {
 		if r.Status == tracker.Crashed || r.Status == tracker.Killed {
-			say(opts.Log, "%sresuming run %d (%s)", opts.Label, r.ID, r.Status)
-			return pipeline.Resume(ctx, r.ID, opts)
+			return done, r, nil
 		}
+	}
+	return done, resume, nil
+}
+
+// runRow makes sure exp has a finished run: it finds one, resumes an
+// interrupted one, or starts one, in this process.
+func runRow(ctx context.Context, exp config.Experiment, opts pipeline.Options) error {
+	done, resume, err := nextStep(opts.DB, exp)
+	switch {
+	case err != nil:
+		return err
+	case done.ID > 0:
+		say(opts.Log, "%sdone: run %d", opts.Label, done.ID)
+		return nil
+	case resume.ID > 0:
+		say(opts.Log, "%sresuming run %d (%s)", opts.Label, resume.ID, resume.Status)
+		return pipeline.Resume(ctx, resume.ID, opts)
 	}
 	_, err = pipeline.Run(ctx, exp, opts)
 	return err
+}
+
+// runCell is runRow through run.
+func runCell(ctx context.Context, c Cell, opts pipeline.Options, label string, run CellRunner) error {
+	done, resume, err := nextStep(opts.DB, c.Exp)
+	switch {
+	case err != nil:
+		return err
+	case done.ID > 0:
+		say(opts.Log, "%sdone: run %d", label, done.ID)
+		return nil
+	case resume.ID > 0:
+		say(opts.Log, "%sresuming run %d (%s)", label, resume.ID, resume.Status)
+	}
+	return run(ctx, c, resume.ID, label)
 }
 
 // Render builds the table from the runs, writes out/tables/NAME.{md,csv,tex}

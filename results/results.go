@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/vaebm/vaebm/internal/atomicfile"
 )
 
 // Metric is one column group of a table.
@@ -383,8 +385,9 @@ func (t Table) Write(dir string) ([]string, error) {
 	var paths []string
 	for ext, body := range map[string]string{".md": t.Markdown(), ".csv": t.CSV(), ".tex": t.LaTeX()} {
 		p := filepath.Join(dir, t.Name+ext)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			return nil, fmt.Errorf("writing table %s: %w", p, err)
+		// Atomic: jobs sharing an output folder render the same table.
+		if err := atomicfile.WriteBytes(p, []byte(body)); err != nil {
+			return nil, fmt.Errorf("table %s: %w", t.Name, err)
 		}
 		paths = append(paths, p)
 	}

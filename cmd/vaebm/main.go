@@ -156,9 +156,11 @@ const usage = `usage: vaebm [--out DIR] [--db FILE|postgres://…] COMMAND ...
                                   vaebm, ebm_x, wgan_nvae, vaebm_kl; vae for the VAE) (CSV for 2-D data; images as IDX,
                                   NumPy .npy or a folder of PNGs); --score evaluates them with the
                                   run's judges; --steps and --step-size override the test-time chain
-  ablate FILE [key=value ...]     run every row × seed of a table (ablations/*.yaml) that has no
+  ablate FILE [key=value ...] [--jobs N]
+                                  run every row × seed of a table (ablations/*.yaml) that has no
                                   finished run of its config, then write the table and figure;
-                                  'seeds=[1]' runs those seeds, other overrides apply to every row
+                                  'seeds=[1]' runs those seeds, other overrides apply to every row;
+                                  --jobs N runs N of them at once (child processes sharing stages)
   ablate FILE --slurm [--partition P] [--time T] [--cpus N] [--gpus G] [--dry-run]
                                   submit them to Slurm instead: the first row's seeds (the shared
                                   stages), then the other rows × seeds as a dependent job array,

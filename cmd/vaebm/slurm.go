@@ -20,6 +20,7 @@ type slurmFlags struct {
 	partition, time string
 	cpus, gpus      int
 	set             string // the first Slurm-only flag given, for the message without --slurm
+	jobs            int    // --jobs: cells at once on this machine (not with --slurm)
 }
 
 // parse takes the flags out of args, wherever they are, and returns the
@@ -41,7 +42,7 @@ func (f *slurmFlags) parse(args []string) ([]string, error) {
 			f.dryRun = true
 			f.set = "--dry-run"
 			continue
-		case "--partition", "--time", "--cpus", "--gpus":
+		case "--partition", "--time", "--cpus", "--gpus", "--jobs":
 		default:
 			return nil, usageError{fmt.Errorf("ablate: unknown flag %q", a)}
 		}
@@ -52,7 +53,7 @@ func (f *slurmFlags) parse(args []string) ([]string, error) {
 			i++
 			val = args[i]
 		}
-		if f.set == "" {
+		if f.set == "" && name != "--jobs" {
 			f.set = name
 		}
 		switch name {
@@ -65,10 +66,13 @@ func (f *slurmFlags) parse(args []string) ([]string, error) {
 			if err != nil || n < 0 {
 				return nil, usageError{fmt.Errorf("ablate: %s %q is not a count", name, val)}
 			}
-			if name == "--cpus" {
+			switch name {
+			case "--cpus":
 				f.cpus = n
-			} else {
+			case "--gpus":
 				f.gpus = n
+			default:
+				f.jobs = n
 			}
 		}
 	}

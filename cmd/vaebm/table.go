@@ -61,13 +61,16 @@ func cmdAblate(ctx context.Context, g globals, args []string) error {
 	}
 	defer db.Close()
 	if sf.on {
+		if sf.jobs > 0 {
+			return usageError{fmt.Errorf("ablate: --jobs is for this machine; with --slurm every cell is a task")}
+		}
 		return submitAblation(ctx, g, db, s, o, rest, sf)
 	}
 	if sf.set != "" {
 		return usageError{fmt.Errorf("ablate: %s is for --slurm", sf.set)}
 	}
 	opts := g.options(db, "vaebm ablate "+strings.Join(args, " "))
-	if err := ablations.Ablate(ctx, s, o, opts); err != nil {
+	if err := ablations.AblateJobs(ctx, s, o, opts, sf.jobs, g.childRunner()); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "ablation %s done: vaebm check %s\n", s.Name, args[0])

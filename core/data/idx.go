@@ -8,7 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/vaebm/vaebm/internal/atomicfile"
 )
 
 // idxFloat32 is the IDX type byte for 4-byte IEEE floats.
@@ -37,52 +38,25 @@ func WriteIDXFloat32(path string, dims []int, values []float32) (err error) {
 		return fmt.Errorf("idx %s: dims %v hold %d values, got %d", path, dims, total, len(values))
 	}
 
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("idx %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		head := []byte{0, 0, idxFloat32, byte(len(dims))}
+		for _, d := range dims {
+			head = binary.BigEndian.AppendUint32(head, uint32(d))
+		}
+		if _, err := w.Write(head); err != nil {
+			return err
+		}
+		var buf [4]byte
+		for _, v := range values {
+			binary.BigEndian.PutUint32(buf[:], math.Float32bits(v))
+			if _, err := w.Write(buf[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("idx %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	w := bufio.NewWriter(f)
-	head := []byte{0, 0, idxFloat32, byte(len(dims))}
-	for _, d := range dims {
-		head = binary.BigEndian.AppendUint32(head, uint32(d))
-	}
-	if _, err := w.Write(head); err != nil {
-		return fmt.Errorf("idx %s: %w", path, err)
-	}
-	var buf [4]byte
-	for _, v := range values {
-		binary.BigEndian.PutUint32(buf[:], math.Float32bits(v))
-		if _, err := w.Write(buf[:]); err != nil {
-			return fmt.Errorf("idx %s: %w", path, err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("idx %s: %w", path, err)
-	}
-	// Sync before rename so that a crash cannot leave the new name pointing
-	// at unwritten data.
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("idx %s: %w", path, err)
-	}
-	// CreateTemp makes the file private; samples are ordinary outputs.
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("idx %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("idx %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("idx %s: %w", path, err)
+		return fmt.Errorf("idx: %w", err)
 	}
 	return nil
 }

@@ -1,13 +1,14 @@
 package data
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/vaebm/vaebm/internal/atomicfile"
 )
 
 // WriteNPYFloat32 writes values, row-major with the given shape, as a NumPy
@@ -42,43 +43,25 @@ func WriteNPYFloat32(path string, shape []int, values []float32) (err error) {
 	if len(header) > math.MaxUint16 {
 		return fmt.Errorf("npy %s: header of %d bytes does not fit version 1.0", path, len(header))
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("npy %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("npy %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		var head bytes.Buffer
+		head.WriteString("\x93NUMPY\x01\x00")
+		binary.Write(&head, binary.LittleEndian, uint16(len(header)))
+		head.WriteString(header)
+		if _, err := w.Write(head.Bytes()); err != nil {
+			return err
 		}
-	}()
-	w := bufio.NewWriter(f)
-	w.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(w, binary.LittleEndian, uint16(len(header)))
-	w.WriteString(header)
-	var buf [4]byte
-	for _, v := range values {
-		binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
-		w.Write(buf[:])
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("npy %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("npy %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("npy %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("npy %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("npy %s: %w", path, err)
+		var buf [4]byte
+		for _, v := range values {
+			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
+			if _, err := w.Write(buf[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("npy: %w", err)
 	}
 	return nil
 }

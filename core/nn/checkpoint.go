@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/vaebm/vaebm/internal/atomicfile"
 )
 
 // checkpointMagic starts every checkpoint file; the version follows it.
@@ -40,35 +41,7 @@ func SaveParams(path string, ps []*Param) error {
 	}
 	sum := sha256.Sum256(b.Bytes())
 	b.Write(sum[:])
-	return writeAtomic(path, b.Bytes())
-}
-
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteBytes(path, b.Bytes())
 }
 
 // LoadParams reads a checkpoint written by SaveParams into ps, checking the
@@ -146,7 +119,7 @@ func SaveState(path string, v any) error {
 	}
 	sum := sha256.Sum256(b.Bytes())
 	b.Write(sum[:])
-	return writeAtomic(path, b.Bytes())
+	return atomicfile.WriteBytes(path, b.Bytes())
 }
 
 // LoadState reads a file written by SaveState into v, which must be a
