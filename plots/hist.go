@@ -35,14 +35,21 @@ func Histograms(path string, panels []HistPanel, bins int) error {
 		p.X.Label.Text = pn.XLabel
 		p.Y.Label.Text = "density"
 		lo, hi := math.Inf(1), math.Inf(-1)
+		var sum float64
+		var n int
 		for _, s := range pn.Samples {
 			for _, v := range s.Values {
 				if math.IsNaN(v) || math.IsInf(v, 0) {
 					return fmt.Errorf("histogram %s: %s holds a non-finite value", pn.Title, s.Name)
 				}
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
+				sum += v
 			}
+			n += len(s.Values)
 		}
+		// The legend goes on the side the mass is not: log-likelihoods
+		// pile up on the right, with a long tail to the left.
+		p.Legend.Left = n > 0 && sum/float64(n) > (lo+hi)/2
 		for i, s := range pn.Samples {
 			if len(s.Values) == 0 {
 				continue
