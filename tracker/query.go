@@ -200,7 +200,13 @@ func (d *DB) Query(f Filter) ([]RunInfo, error) {
 			return va < vb || (va == vb && a.ID < b.ID)
 		}
 	case f.Sort == "started":
-		less = func(a, b RunInfo) bool { return a.Started < b.Started || (a.Started == b.Started && a.ID < b.ID) }
+		// Parsed, not compared as text: RFC 3339 with trimmed fractions
+		// does not sort as time ("…05.1Z" is after "…05.12Z").
+		started := func(r RunInfo) time.Time { t, _ := time.Parse(time.RFC3339Nano, r.Started); return t }
+		less = func(a, b RunInfo) bool {
+			ta, tb := started(a), started(b)
+			return ta.Before(tb) || (ta.Equal(tb) && a.ID < b.ID)
+		}
 	case f.Sort == "" || f.Sort == "id":
 	default:
 		return nil, fmt.Errorf("tracker: unknown sort %q (want id, started or metric:KEY)", f.Sort)

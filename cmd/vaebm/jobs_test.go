@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vaebm/vaebm/tracker"
 )
@@ -39,10 +40,17 @@ func TestAblateJobs(t *testing.T) {
 		t.Fatalf("%d finished runs, want 4 (2 cells × 2 seeds): %v", len(runs), err)
 	}
 	// The four ran two at a time: some run started before another ended.
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatalf("time %q: %v", s, err)
+		}
+		return v
+	}
 	overlap := false
 	for _, a := range runs {
 		for _, b := range runs {
-			if a.ID != b.ID && a.Started < b.Ended && b.Started < a.Ended {
+			if a.ID != b.ID && at(a.Started).Before(at(b.Ended)) && at(b.Started).Before(at(a.Ended)) {
 				overlap = true
 			}
 		}

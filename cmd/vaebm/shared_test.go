@@ -26,7 +26,9 @@ func TestSharedStages(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			out := t.TempDir()
 			db := target(out)
-			args := []string{"--out", out, "--db", db, "run", "../../experiments/toy-25gaussians.yaml", "scale=smoke"}
+			// A VAE stage of about 2 s, so that the second job starts while
+			// the first trains it, whatever the machine's start-up times.
+			args := []string{"--out", out, "--db", db, "run", "../../experiments/toy-25gaussians.yaml", "scale=smoke", "vae.steps=3000"}
 			var cmds []*exec.Cmd
 			var logs []*bytes.Buffer
 			for range 2 {
