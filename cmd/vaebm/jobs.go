@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +59,7 @@ func (g globals) childRunner() ablations.CellRunner {
 		pw.Close()
 		<-done
 		if err != nil {
-			return fmt.Errorf("vaebm run %v: %w", args[4:], err)
+			return fmt.Errorf("vaebm %s: %w", strings.Join(args[4:], " "), err)
 		}
 		return nil
 	}
