@@ -58,18 +58,25 @@ func TestBadInputExitCodes(t *testing.T) {
 }
 
 // stdout runs f and returns what it printed on standard output.
-func stdout(t *testing.T, f func()) string {
+func stdout(t *testing.T, f func()) string { return capture(t, &os.Stdout, f) }
+
+// captureStderr runs f and returns what it printed on standard error.
+func captureStderr(t *testing.T, f func()) string { return capture(t, &os.Stderr, f) }
+
+// capture runs f with *file redirected to a pipe and returns what was
+// written to it.
+func capture(t *testing.T, file **os.File, f func()) string {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := os.Stdout
-	os.Stdout = w
+	old := *file
+	*file = w
 	done := make(chan []byte)
 	go func() { b, _ := io.ReadAll(r); done <- b }()
 	f()
-	os.Stdout = old
+	*file = old
 	w.Close()
 	return string(<-done)
 }

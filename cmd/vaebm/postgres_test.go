@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -103,7 +102,7 @@ func TestPostgresBackend(t *testing.T) {
 
 	// The same URL from $VAEBM_DB.
 	t.Setenv("VAEBM_DB", dbURL)
-	stdout := captureStdout(t, func() {
+	listedJSON := stdout(t, func() {
 		if code := run(context.Background(), []string{"--out", out, "runs", "--format", "json"}); code != exitOK {
 			t.Errorf("runs exited %d", code)
 		}
@@ -113,14 +112,14 @@ func TestPostgresBackend(t *testing.T) {
 		Status  string
 		Metrics map[string]float64
 	}
-	if err := json.Unmarshal([]byte(stdout), &listed); err != nil {
-		t.Fatalf("runs --format json: %v\n%s", err, stdout)
+	if err := json.Unmarshal([]byte(listedJSON), &listed); err != nil {
+		t.Fatalf("runs --format json: %v\n%s", err, listedJSON)
 	}
 	if len(listed) != 1 || listed[0].Status != tracker.Finished || listed[0].Metrics["eval/vaebm_ll"] == 0 {
-		t.Fatalf("runs --format json on PostgreSQL: %s", stdout)
+		t.Fatalf("runs --format json on PostgreSQL: %s", listedJSON)
 	}
 
-	table := captureStdout(t, func() {
+	table := stdout(t, func() {
 		if code := run(context.Background(), append([]string{"--out", out, "table", "toy-25gaussians"}, overrides...)); code != exitOK {
 			t.Errorf("table exited %d", code)
 		}
@@ -130,7 +129,7 @@ func TestPostgresBackend(t *testing.T) {
 	}
 	// check exits 1 when a smoke run misses the paper's targets: what
 	// matters here is that it read the run (no "missing" cell for VAEBM).
-	checked := captureStdout(t, func() {
+	checked := stdout(t, func() {
 		if code := run(context.Background(), append([]string{"--out", out, "check", "toy-25gaussians"}, overrides...)); code > exitFailure {
 			t.Errorf("check exited %d", code)
 		}
@@ -167,24 +166,4 @@ func TestPostgresBadURL(t *testing.T) {
 			t.Errorf("%s: stderr %q, want one message with %q", tc.url, stderr, tc.want)
 		}
 	}
-}
-
-// captureStdout runs f with os.Stdout redirected and returns what it wrote.
-func captureStdout(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan []byte)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- b
-	}()
-	f()
-	w.Close()
-	os.Stdout = old
-	return string(<-done)
 }

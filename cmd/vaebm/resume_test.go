@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,24 +180,4 @@ func TestResumeFromCorruptState(t *testing.T) {
 	if len(steps) == 0 {
 		t.Fatal("the VAE's curve was lost")
 	}
-}
-
-// captureStderr runs f with os.Stderr redirected and returns what it wrote.
-func captureStderr(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stderr
-	os.Stderr = w
-	done := make(chan []byte)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- b
-	}()
-	f()
-	os.Stderr = old
-	w.Close()
-	return string(<-done)
 }
