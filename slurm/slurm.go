@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Options say where the jobs run and what they share.
@@ -258,4 +259,37 @@ func Terminal(state string) bool {
 		return false
 	}
 	return true
+}
+
+// Wait polls the jobs until every task is in a final state and returns
+// each task's state, or an error when timeout passes first.
+func Wait(ctx context.Context, ids []string, timeout time.Duration) (map[string]string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		// Afresh each time: an array's pending record disappears as its
+		// tasks start.
+		all := map[string]string{}
+		done := true
+		for _, id := range ids {
+			st, err := States(ctx, id)
+			if err != nil {
+				return all, err
+			}
+			for k, v := range st {
+				all[k] = v
+				done = done && Terminal(v)
+			}
+		}
+		if done {
+			return all, nil
+		}
+		if time.Now().After(deadline) {
+			return all, fmt.Errorf("slurm: jobs %s not done after %s: %v", strings.Join(ids, " "), timeout, all)
+		}
+		select {
+		case <-ctx.Done():
+			return all, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
 }

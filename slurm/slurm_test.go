@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaebm/vaebm/internal/servertest"
 )
 
 func TestQuote(t *testing.T) {
@@ -52,51 +54,21 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// needSlurm returns when $SLURM_CONF names a running cluster
-// (scripts/slurm.sh start prints one), else skips, or fails when
-// $VAEBM_REQUIRE_SERVERS says it must be there.
-func needSlurm(t *testing.T) {
-	t.Helper()
-	if os.Getenv("SLURM_CONF") == "" {
-		if os.Getenv("VAEBM_REQUIRE_SERVERS") != "" {
-			t.Fatal("VAEBM_REQUIRE_SERVERS is set but SLURM_CONF is not")
-		}
-		t.Skip("no Slurm cluster: set SLURM_CONF (scripts/slurm.sh start DIR prints one)")
-	}
-}
-
-// waitJobs polls the jobs until every task is in a final state.
+// waitJobs is Wait, failing the test on an error.
 func waitJobs(t *testing.T, ids []string, timeout time.Duration) map[string]string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		all := map[string]string{}
-		done := true
-		for _, id := range ids {
-			st, err := States(context.Background(), id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range st {
-				all[k] = v
-				done = done && Terminal(v)
-			}
-		}
-		if done {
-			return all
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jobs not done after %s: %v", timeout, all)
-		}
-		time.Sleep(300 * time.Millisecond)
+	states, err := Wait(context.Background(), ids, timeout)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return states
 }
 
 // TestDependencies on a real cluster: when the stage job fails, the job
 // that needs it is cancelled rather than left waiting, and the table job
 // (afterany) still runs.
 func TestDependencies(t *testing.T) {
-	needSlurm(t)
+	servertest.NeedSlurm(t)
 	dir := t.TempDir()
 	jobs := []Job{
 		{Name: "stages", Script: "#!/bin/bash\n#SBATCH --array=0-1\n#SBATCH --output=" + dir + "/s-%A_%a.log\n[ $SLURM_ARRAY_TASK_ID = 0 ] || exit 3\n", Path: filepath.Join(dir, "stages.sbatch"), Tasks: 2},
@@ -127,7 +99,7 @@ func TestDependencies(t *testing.T) {
 // TestSubmitRefused: a job sbatch refuses (an unknown partition) stops
 // Submit with sbatch's words and the jobs already submitted.
 func TestSubmitRefused(t *testing.T) {
-	needSlurm(t)
+	servertest.NeedSlurm(t)
 	dir := t.TempDir()
 	jobs := []Job{
 		{Name: "ok", Script: "#!/bin/bash\n#SBATCH --output=" + dir + "/ok-%j.log\ntrue\n", Path: filepath.Join(dir, "ok.sbatch")},

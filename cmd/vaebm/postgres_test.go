@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,53 +13,16 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
+	"github.com/vaebm/vaebm/internal/servertest"
 	"github.com/vaebm/vaebm/tracker"
 )
-
-// postgresDB returns the URL of a new, empty database on the server of
-// $VAEBM_TEST_POSTGRES (scripts/test.sh starts one), dropped when the test
-// ends. Without a server the test is skipped, unless $VAEBM_REQUIRE_SERVERS
-// says the servers must be there (as `make test` does).
-func postgresDB(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("VAEBM_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("VAEBM_REQUIRE_SERVERS") != "" {
-			t.Fatal("VAEBM_REQUIRE_SERVERS is set but VAEBM_TEST_POSTGRES is not")
-		}
-		t.Skip("no PostgreSQL server: set VAEBM_TEST_POSTGRES (scripts/postgres.sh start DIR prints one)")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("vaebm_cli_%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000_000)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("creating %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if admin, err := sql.Open("pgx", base); err == nil {
-			admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			admin.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 // TestPostgresBackend: with --db naming a PostgreSQL database, a run is
 // recorded there (nothing in the output folder's SQLite file), a SIGKILLed
 // run reads as crashed and resumes, and runs, table, check and the viewer
 // read it as they read SQLite.
 func TestPostgresBackend(t *testing.T) {
-	dbURL := postgresDB(t)
+	dbURL := servertest.PostgresDB(t)
 	out := t.TempDir()
 	overrides := []string{"scale=smoke", "ebm.steps=800", "ebm.checkpoint_every=25", "ebm.log_every=5"}
 	exp := append([]string{"--out", out, "--db", dbURL, "run", "../../experiments/toy-25gaussians.yaml"}, overrides...)

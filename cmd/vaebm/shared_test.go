@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaebm/vaebm/internal/servertest"
 	"github.com/vaebm/vaebm/tracker"
 )
 
@@ -16,16 +17,14 @@ import (
 // trains it, the other waits for it and reuses it. On SQLite and, when a
 // server is there, on PostgreSQL.
 func TestSharedStages(t *testing.T) {
-	backends := map[string]func(out string) string{
-		"sqlite": func(out string) string { return filepath.Join(out, "vaebm.db") },
-	}
-	if os.Getenv("VAEBM_TEST_POSTGRES") != "" || os.Getenv("VAEBM_REQUIRE_SERVERS") != "" {
-		backends["postgres"] = func(string) string { return postgresDB(t) }
+	backends := map[string]func(t *testing.T, out string) string{
+		"sqlite":   func(_ *testing.T, out string) string { return filepath.Join(out, "vaebm.db") },
+		"postgres": func(t *testing.T, _ string) string { return servertest.PostgresDB(t) },
 	}
 	for name, target := range backends {
 		t.Run(name, func(t *testing.T) {
 			out := t.TempDir()
-			db := target(out)
+			db := target(t, out)
 			// A VAE stage of about 2 s, so that the second job starts while
 			// the first trains it, whatever the machine's start-up times.
 			args := []string{"--out", out, "--db", db, "run", "../../experiments/toy-25gaussians.yaml", "scale=smoke", "vae.steps=3000"}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaebm/vaebm/internal/servertest"
 	"github.com/vaebm/vaebm/slurm"
 	"github.com/vaebm/vaebm/tracker"
 )
@@ -19,13 +20,8 @@ import (
 // array and the table job; every task's run finishes in the shared
 // database with its Slurm job and task recorded, and the table is written.
 func TestSlurmAblation(t *testing.T) {
-	if os.Getenv("SLURM_CONF") == "" {
-		if os.Getenv("VAEBM_REQUIRE_SERVERS") != "" {
-			t.Fatal("VAEBM_REQUIRE_SERVERS is set but SLURM_CONF is not")
-		}
-		t.Skip("no Slurm cluster: set SLURM_CONF (scripts/slurm.sh start DIR prints one)")
-	}
-	dbURL := postgresDB(t)
+	servertest.NeedSlurm(t)
+	dbURL := servertest.PostgresDB(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "vaebm")
 	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -45,26 +41,9 @@ func TestSlurmAblation(t *testing.T) {
 	if len(ids) != 3 {
 		t.Fatalf("%d jobs submitted, want 3 (stages, rows, table)", len(ids))
 	}
-	var states map[string]string
-	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
-		states = map[string]string{}
-		done := true
-		for _, id := range ids {
-			st, err := slurm.States(t.Context(), id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range st {
-				states[k] = v
-				done = done && slurm.Terminal(v)
-			}
-		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jobs not done after 5 minutes: %v", states)
-		}
+	states, err := slurm.Wait(t.Context(), ids, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
 	logs, _ := filepath.Glob(filepath.Join(out, "slurm", "*", "*.log"))
 	for k, v := range states {
