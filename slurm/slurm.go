@@ -55,6 +55,15 @@ type Job struct {
 	Tasks    int
 }
 
+// dependency is the sbatch flags that make j wait for the job with id.
+func (j Job) dependency(id string) []string {
+	kind := "afterok"
+	if j.AfterAny {
+		kind = "afterany"
+	}
+	return []string{"--dependency=" + kind + ":" + id, "--kill-on-invalid-dep=yes"}
+}
+
 // Plan writes no files: it returns the jobs for the stage tasks and the
 // row tasks (either may be empty) and the render job.
 func Plan(o Options, stages, rows []Task) []Job {
@@ -167,11 +176,7 @@ func Submit(ctx context.Context, jobs []Job, w io.Writer) ([]string, error) {
 		}
 		args := []string{"--parsable"}
 		if j.After != "" {
-			kind := "afterok"
-			if j.AfterAny {
-				kind = "afterany"
-			}
-			args = append(args, "--dependency="+kind+":"+byName[j.After], "--kill-on-invalid-dep=yes")
+			args = append(args, j.dependency(byName[j.After])...)
 		}
 		args = append(args, j.Path)
 		var stdout, stderr bytes.Buffer
@@ -212,11 +217,7 @@ func DryRun(jobs []Job, w io.Writer) {
 	for _, j := range jobs {
 		dep := ""
 		if j.After != "" {
-			kind := "afterok"
-			if j.AfterAny {
-				kind = "afterany"
-			}
-			dep = fmt.Sprintf(" --dependency=%s:<job id of %s> --kill-on-invalid-dep=yes", kind, j.After)
+			dep = " " + strings.Join(j.dependency("<job id of "+j.After+">"), " ")
 		}
 		fmt.Fprintf(w, "# sbatch --parsable%s %s\n%s\n", dep, j.Path, j.Script)
 	}

@@ -109,6 +109,15 @@ func (d *DB) setSchemaVersion(tx *sql.Tx, v int) error {
 // newer vaebm than this one: it is left as it is.
 var ErrNewerSchema = errors.New("database schema is newer than this vaebm")
 
+// knownSchema refuses a schema version that this binary's migrations do
+// not reach.
+func knownSchema(version int) error {
+	if known := len(migrationNames()); version > known {
+		return fmt.Errorf("%w (version %d; this one knows %d): use a newer vaebm", ErrNewerSchema, version, known)
+	}
+	return nil
+}
+
 // openPostgres connects to the database at url, checks it can be reached,
 // and (unless readOnly) applies migrations. Messages name the server and
 // database, never the password.
@@ -143,10 +152,9 @@ func openPostgres(url string, readOnly bool) (*DB, error) {
 			sdb.Close()
 			return nil, fmt.Errorf("tracker: %s is not a vaebm tracker database (run an experiment with --db first)", name)
 		}
-		if v > len(migrationNames()) {
+		if err := knownSchema(v); err != nil {
 			sdb.Close()
-			return nil, fmt.Errorf("tracker: %s: %w (version %d; this one knows %d): use a newer vaebm",
-				name, ErrNewerSchema, v, len(migrationNames()))
+			return nil, fmt.Errorf("tracker: %s: %w", name, err)
 		}
 		return d, nil
 	}

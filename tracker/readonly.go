@@ -41,9 +41,9 @@ func OpenReadOnly(target string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("tracker: %s is not a vaebm tracker database", path)
 	}
-	if known := len(migrationNames()); version > known {
+	if err := knownSchema(version); err != nil {
 		sdb.Close()
-		return nil, fmt.Errorf("tracker: %s: %w (version %d; this one knows %d): use a newer vaebm", path, ErrNewerSchema, version, known)
+		return nil, fmt.Errorf("tracker: %s: %w", path, err)
 	}
 	host, _ := os.Hostname()
 	return &DB{db: sdb, path: path, now: time.Now, HeartbeatEvery: 10 * time.Second, StaleAfter: time.Minute, host: host}, nil

@@ -150,8 +150,8 @@ func (d *DB) migrate() error {
 	if err != nil {
 		return usable(err)
 	}
-	if version > len(names) {
-		return fmt.Errorf("%w (version %d; this one knows %d): use a newer vaebm", ErrNewerSchema, version, len(names))
+	if err := knownSchema(version); err != nil {
+		return err
 	}
 	if version == len(names) {
 		return nil
