@@ -41,8 +41,8 @@ func AblateJobs(ctx context.Context, s *Spec, o Overrides, opts pipeline.Options
 	if err != nil {
 		return err
 	}
-	if jobs < 1 || run == nil {
-		jobs = 1
+	if jobs <= 1 || run == nil {
+		jobs, run = 1, inProcess(opts)
 	}
 	var (
 		mu     sync.Mutex
@@ -62,14 +62,7 @@ func AblateJobs(ctx context.Context, s *Spec, o Overrides, opts pipeline.Options
 			next++
 			mu.Unlock()
 			label := fmt.Sprintf("[%s: row %d of %d, %s, seed %d] ", s.Name, c.Row, c.Rows, c.Model, c.Seed)
-			var err error
-			if jobs == 1 {
-				ro := opts
-				ro.Label = label
-				err = runRow(ctx, c.Exp, ro)
-			} else {
-				err = runCell(ctx, c, opts, label, run)
-			}
+			err := runCell(ctx, c, opts, label, run)
 			if err != nil && ctx.Err() == nil {
 				mu.Lock()
 				failed = append(failed, fmt.Sprintf("row %q, seed %d: %v", c.Model, c.Seed, err))
@@ -197,25 +190,21 @@ func nextStep(db *tracker.DB, exp config.Experiment) (done tracker.RunInfo, resu
 	return done, resume, nil
 }
 
-// runRow makes sure exp has a finished run: it finds one, resumes an
-// interrupted one, or starts one, in this process.
-func runRow(ctx context.Context, exp config.Experiment, opts pipeline.Options) error {
-	done, resume, err := nextStep(opts.DB, exp)
-	switch {
-	case err != nil:
+// inProcess runs a cell in this process, its progress lines labelled.
+func inProcess(opts pipeline.Options) CellRunner {
+	return func(ctx context.Context, c Cell, resume int64, label string) error {
+		ro := opts
+		ro.Label = label
+		if resume > 0 {
+			return pipeline.Resume(ctx, resume, ro)
+		}
+		_, err := pipeline.Run(ctx, c.Exp, ro)
 		return err
-	case done.ID > 0:
-		say(opts.Log, "%sdone: run %d", opts.Label, done.ID)
-		return nil
-	case resume.ID > 0:
-		say(opts.Log, "%sresuming run %d (%s)", opts.Label, resume.ID, resume.Status)
-		return pipeline.Resume(ctx, resume.ID, opts)
 	}
-	_, err = pipeline.Run(ctx, exp, opts)
-	return err
 }
 
-// runCell is runRow through run.
+// runCell makes sure c has a finished run: it finds one, or has run resume
+// an interrupted one or start one.
 func runCell(ctx context.Context, c Cell, opts pipeline.Options, label string, run CellRunner) error {
 	done, resume, err := nextStep(opts.DB, c.Exp)
 	switch {
