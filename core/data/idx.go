@@ -43,20 +43,26 @@ func WriteIDXFloat32(path string, dims []int, values []float32) (err error) {
 		for _, d := range dims {
 			head = binary.BigEndian.AppendUint32(head, uint32(d))
 		}
-		if _, err := w.Write(head); err != nil {
-			return err
-		}
-		var buf [4]byte
-		for _, v := range values {
-			binary.BigEndian.PutUint32(buf[:], math.Float32bits(v))
-			if _, err := w.Write(buf[:]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeFloat32s(w, binary.BigEndian, head, values)
 	})
 	if err != nil {
 		return fmt.Errorf("idx: %w", err)
+	}
+	return nil
+}
+
+// writeFloat32s writes a file's header, then values in order's bytes: the
+// body of both sample formats, IDX (big-endian) and NPY (little-endian).
+func writeFloat32s(w io.Writer, order binary.ByteOrder, head []byte, values []float32) error {
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	var buf [4]byte
+	for _, v := range values {
+		order.PutUint32(buf[:], math.Float32bits(v))
+		if _, err := w.Write(buf[:]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -48,17 +48,7 @@ func WriteNPYFloat32(path string, shape []int, values []float32) (err error) {
 		head.WriteString("\x93NUMPY\x01\x00")
 		binary.Write(&head, binary.LittleEndian, uint16(len(header)))
 		head.WriteString(header)
-		if _, err := w.Write(head.Bytes()); err != nil {
-			return err
-		}
-		var buf [4]byte
-		for _, v := range values {
-			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
-			if _, err := w.Write(buf[:]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeFloat32s(w, binary.LittleEndian, head.Bytes(), values)
 	})
 	if err != nil {
 		return fmt.Errorf("npy: %w", err)
