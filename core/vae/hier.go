@@ -336,6 +336,23 @@ func (v *HierVAE) Transform(b *nn.Builder, eps []*G.Node) (x, sumLogStd *G.Node,
 	return flat(x), must(G.Sum(flat(ls))), nil
 }
 
+// gaussianNLL is Σ log σ + ½r² over what sum adds up, r the residuals
+// already divided by σ (logSd nil: σ = 1): a diagonal Gaussian's negative
+// log density without its ½log2π per element. The ELBO's reconstruction
+// term and the IWAE log-weight's three densities are all this.
+func gaussianNLL(b *nn.Builder, sum func(*G.Node) *G.Node, logSd, r *G.Node) *G.Node {
+	half := G.Must(G.Mul(sum(G.Must(G.Square(r))), b.Scalar(0.5)))
+	if logSd == nil {
+		return half
+	}
+	return G.Must(G.Add(sum(logSd), half))
+}
+
+// standardized is (a − μ)/σ with σ = exp(logSd).
+func standardized(a, mu, logSd *G.Node) *G.Node {
+	return G.Must(G.HadamardProd(G.Must(G.Sub(a, mu)), G.Must(G.Exp(G.Must(G.Neg(logSd))))))
+}
+
 // BuildELBO adds the negative ELBO for a batch: the Gaussian reconstruction
 // term plus β times the sum over groups of KL(q(z_l|x, z_<l) ‖ p(z_l|z_<l)),
 // both averaged over the batch.
@@ -367,8 +384,8 @@ func (v *HierVAE) BuildELBO(b *nn.Builder, batch int) (*ELBO, error) {
 	}
 	inv := 1 / float64(batch)
 	// −log p(x|z) = Σ ½log2π + log σ + ½((x−μ)/σ)²
-	r := must(G.HadamardProd(must(G.Sub(img, mu)), must(G.Exp(must(G.Neg(ls))))))
-	recon := must(G.Add(must(G.Sum(flat(ls))), must(G.Mul(must(G.Sum(flat(must(G.Square(r))))), b.Scalar(0.5)))))
+	sumAll := func(x *G.Node) *G.Node { return must(G.Sum(flat(x))) }
+	recon := gaussianNLL(b, sumAll, ls, standardized(img, mu, ls))
 	recon = must(G.Add(must(G.Mul(recon, b.Scalar(inv))), b.Scalar(halfLog2Pi*float64(v.XDim()))))
 	// KL(N(μq, σq) ‖ N(μp, σp)) = Σ log σp − log σq + (σq² + (μq − μp)²)/(2σp²) − ½
 	// Each group's mean KL; the loss weights it by β·γ_l, the report does not.
@@ -380,7 +397,7 @@ func (v *HierVAE) BuildELBO(b *nn.Builder, batch int) (*ELBO, error) {
 		d, m := t.qLogSd, t.qMu // against N(0, I)
 		if t.pMu != nil {
 			d = must(G.Sub(t.qLogSd, t.pLogSd))
-			m = must(G.HadamardProd(must(G.Sub(t.qMu, t.pMu)), must(G.Exp(must(G.Neg(t.pLogSd))))))
+			m = standardized(t.qMu, t.pMu, t.pLogSd)
 		}
 		k := must(G.Sub(must(G.Mul(must(G.Add(must(G.Exp(must(G.Mul(d, b.Scalar(2))))), must(G.Square(m)))), b.Scalar(0.5))), d))
 		s := must(G.Sub(must(G.Mul(must(G.Sum(flat(k))), b.Scalar(inv))), b.Scalar(0.5*float64(dims[l]))))

@@ -36,21 +36,20 @@ func (v *HierVAE) LogWeight(b *nn.Builder, x *G.Node, eps []*G.Node) (*G.Node, e
 	}
 	rowSum := func(x *G.Node) *G.Node { return must(G.Sum(flat(x), 1)) }
 	// log p(x|z) = −Σ ½log2π + log σ + ½((x−μ)/σ)²
-	r := must(G.HadamardProd(must(G.Sub(img, mu)), must(G.Exp(must(G.Neg(ls))))))
-	lw := must(G.Neg(must(G.Add(rowSum(ls), must(G.Mul(rowSum(must(G.Square(r))), b.Scalar(0.5)))))))
+	lw := must(G.Neg(gaussianNLL(b, rowSum, ls, standardized(img, mu, ls))))
 	consts := -halfLog2Pi * float64(v.XDim())
 	for l, t := range terms {
 		e := must(G.Reshape(eps[l], t.z.Shape()))
 		// log q = Σ −½log2π − log σ_q − ½ε²
-		lq := must(G.Neg(must(G.Add(rowSum(t.qLogSd), must(G.Mul(rowSum(must(G.Square(e))), b.Scalar(0.5)))))))
+		lq := must(G.Neg(gaussianNLL(b, rowSum, t.qLogSd, e)))
 		// log p = Σ −½log2π − log σ_p − ½((z−μ_p)/σ_p)², against N(0, I) without a prior net
-		var lp *G.Node
+		var nll *G.Node
 		if t.pMu == nil {
-			lp = must(G.Neg(must(G.Mul(rowSum(must(G.Square(t.z))), b.Scalar(0.5)))))
+			nll = gaussianNLL(b, rowSum, nil, t.z)
 		} else {
-			d := must(G.HadamardProd(must(G.Sub(t.z, t.pMu)), must(G.Exp(must(G.Neg(t.pLogSd))))))
-			lp = must(G.Neg(must(G.Add(rowSum(t.pLogSd), must(G.Mul(rowSum(must(G.Square(d))), b.Scalar(0.5)))))))
+			nll = gaussianNLL(b, rowSum, t.pLogSd, standardized(t.z, t.pMu, t.pLogSd))
 		}
+		lp := must(G.Neg(nll))
 		lw = must(G.Add(lw, must(G.Sub(lp, lq)))) // the ½log2π of p and q cancel
 	}
 	return must(G.Add(lw, b.Scalar(consts))), nil
