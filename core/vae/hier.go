@@ -173,26 +173,31 @@ func (v *HierVAE) Params() []*nn.Param {
 	return append(append(ps, v.outMu.Params()...), v.outLogSd.Params()...)
 }
 
-// encode returns the encoder features at half and quarter resolution.
-func (v *HierVAE) encode(b *nn.Builder, x *G.Node) (half, quarter *G.Node, err error) {
-	h, err := v.encStem.Forward(b, x)
+// encode reshapes rows x (n, C·H·W) into images and returns them with the
+// encoder features at half and quarter resolution.
+func (v *HierVAE) encode(b *nn.Builder, x *G.Node) (img, half, quarter *G.Node, err error) {
+	img, err = G.Reshape(x, []int{x.Shape()[0], v.C, v.H, v.W})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	h, err := v.encStem.Forward(b, img)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if h, err = v.encCells[0].forward(b, h); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if h, err = v.encDown[0].Forward(b, h); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if half, err = v.encCells[1].forward(b, h); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if h, err = v.encDown[1].Forward(b, half); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	quarter, err = v.encCells[2].forward(b, h)
-	return half, quarter, err
+	return img, half, quarter, err
 }
 
 // groupTerms is what the top-down pass produces for one group.
@@ -373,8 +378,7 @@ func (v *HierVAE) BuildELBO(b *nn.Builder, batch int) (*ELBO, error) {
 	}
 	beta := G.NewScalar(b.G, nn.Dtype, G.WithName("beta"), G.WithValue(float32(1)))
 	must := G.Must
-	img := must(G.Reshape(x, []int{batch, v.C, v.H, v.W}))
-	half, quarter, err := v.encode(b, img)
+	img, half, quarter, err := v.encode(b, x)
 	if err != nil {
 		return nil, err
 	}
@@ -436,11 +440,7 @@ func (v *HierVAE) groupsInScale(l int) int {
 // digit from a prior that rarely asks for it.
 func (v *HierVAE) Reconstruct(b *nn.Builder, x *G.Node) (*G.Node, error) {
 	n := x.Shape()[0]
-	img, err := G.Reshape(x, []int{n, v.C, v.H, v.W})
-	if err != nil {
-		return nil, err
-	}
-	half, quarter, err := v.encode(b, img)
+	_, half, quarter, err := v.encode(b, x)
 	if err != nil {
 		return nil, err
 	}

@@ -22,11 +22,7 @@ import (
 func (v *HierVAE) LogWeight(b *nn.Builder, x *G.Node, eps []*G.Node) (*G.Node, error) {
 	n := x.Shape()[0]
 	must := G.Must
-	img, err := G.Reshape(x, []int{n, v.C, v.H, v.W})
-	if err != nil {
-		return nil, err
-	}
-	half, quarter, err := v.encode(b, img)
+	img, half, quarter, err := v.encode(b, x)
 	if err != nil {
 		return nil, err
 	}
