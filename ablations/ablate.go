@@ -157,14 +157,29 @@ func Finished(db *tracker.DB, exp config.Experiment) (tracker.RunInfo, bool, err
 	return tracker.RunInfo{}, false, err
 }
 
+// runFilter selects the runs of exp's resolved config (any seed). A run
+// recorded before a config key existed matches that key's default.
+func runFilter(exp config.Experiment) (tracker.Filter, error) {
+	params, err := matchParams(exp)
+	if err != nil {
+		return tracker.Filter{}, err
+	}
+	defaults, err := config.Flatten(config.Defaults())
+	if err != nil {
+		return tracker.Filter{}, err
+	}
+	return tracker.Filter{Experiment: exp.Name, Params: params, Defaults: defaults}, nil
+}
+
 // cellRuns are the runs of exp's configuration and seed, newest first.
 func cellRuns(db *tracker.DB, exp config.Experiment) ([]tracker.RunInfo, error) {
-	params, err := matchParams(exp)
+	f, err := runFilter(exp)
 	if err != nil {
 		return nil, err
 	}
-	params["seed"] = fmt.Sprint(exp.Seed)
-	return db.Query(tracker.Filter{Experiment: exp.Name, Params: params, Desc: true})
+	f.Params["seed"] = fmt.Sprint(exp.Seed)
+	f.Desc = true
+	return db.Query(f)
 }
 
 // nextStep says what a cell needs: nothing (a finished run), the resume

@@ -133,13 +133,17 @@ claims:
 }
 
 // record adds a finished run of exp with the given metrics, as the
-// pipeline records one (params = the flattened resolved config).
-func record(t *testing.T, db *tracker.DB, exp config.Experiment, seed uint64, metrics map[string]float64) int64 {
+// pipeline records one (params = the flattened resolved config), less the
+// keys in missing, as a run from before they existed.
+func record(t *testing.T, db *tracker.DB, exp config.Experiment, seed uint64, metrics map[string]float64, missing ...string) int64 {
 	t.Helper()
 	exp.Seed = seed
 	params, err := config.Flatten(exp)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, k := range missing {
+		delete(params, k)
 	}
 	r, err := db.StartRun(context.Background(), tracker.RunSpec{Experiment: exp.Name, Name: "x", Config: "{}", Seed: seed, Params: params})
 	if err != nil {
@@ -173,7 +177,9 @@ func TestBuildAggregatesSeeds(t *testing.T) {
 	record(t, db, exp, 0, map[string]float64{"eval/vaebm_ll": -9})
 	record(t, db, exp, 0, map[string]float64{"eval/vaebm_ll": -1.6, "eval/true_ll": -1.10})
 	record(t, db, exp, 1, map[string]float64{"eval/vaebm_ll": -1.4})
-	record(t, db, exp, 2, map[string]float64{"eval/vaebm_ll": -1.5})
+	// Seed 2's run is from before langevin.correction existed: it ran
+	// what the key's default runs, so it fills the row.
+	record(t, db, exp, 2, map[string]float64{"eval/vaebm_ll": -1.5}, "langevin.correction")
 	tb, err := Build(db, s, Overrides{})
 	if err != nil {
 		t.Fatal(err)
@@ -199,6 +205,13 @@ func TestBuildAggregatesSeeds(t *testing.T) {
 	}
 	if c := tb.Rows[2].Ours["test_ll_nats"]; c.OK {
 		t.Errorf("with ebm.lr=0.5: VAEBM cell %+v, want none", c)
+	}
+	// Asked off the default, the old run is not that configuration.
+	mala := exp
+	mala.Langevin.Correction = "mala"
+	runs, err := finishedPerSeed(db, mala)
+	if err != nil || len(runs) != 0 {
+		t.Errorf("with langevin.correction mala: runs %v (err %v), want none", runs, err)
 	}
 }
 

@@ -95,11 +95,11 @@ func rowRuns(db *tracker.DB, r *RowSpec, o Overrides) ([]tracker.RunInfo, error)
 // finishedPerSeed returns the newest finished run of each seed whose
 // resolved config is exp's up to the seed.
 func finishedPerSeed(db *tracker.DB, exp config.Experiment) ([]tracker.RunInfo, error) {
-	params, err := matchParams(exp)
+	f, err := runFilter(exp)
 	if err != nil {
 		return nil, err
 	}
-	return db.LatestFinishedPerSeed(exp.Name, params)
+	return db.LatestFinishedPerSeed(f)
 }
 
 // cell is one run's value ± its standard error, or the mean ± std over seeds.

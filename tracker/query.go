@@ -96,7 +96,11 @@ type Filter struct {
 	Experiment string
 	Status     string            // derived status, so "crashed" works
 	Params     map[string]string // exact match on the flattened config
-	Metrics    []MetricCond      // on each key's last value
+	// Defaults lets a run that never recorded a key of Params match when
+	// the value asked is the key's default: a run from before the key
+	// existed computed what its default computes.
+	Defaults map[string]string
+	Metrics  []MetricCond // on each key's last value
 	// Sort is "id" (default), "started", or "metric:KEY"; Desc reverses.
 	Sort string
 	Desc bool
@@ -222,7 +226,14 @@ func (d *DB) Query(f Filter) ([]RunInfo, error) {
 
 func matches(ri RunInfo, f Filter) bool {
 	for k, v := range f.Params {
-		if got, ok := ri.Params[k]; !ok || got != v {
+		got, ok := ri.Params[k]
+		if !ok {
+			if d, has := f.Defaults[k]; has && d == v {
+				continue
+			}
+			return false
+		}
+		if got != v {
 			return false
 		}
 	}
@@ -325,10 +336,12 @@ func (d *DB) LatestFinished(experiment string) (RunInfo, error) {
 	return d.Get(runs[0].ID)
 }
 
-// LatestFinishedPerSeed returns, for each seed, the newest finished run of
-// an experiment whose params match (e.g. the same scale), oldest seed first.
-func (d *DB) LatestFinishedPerSeed(experiment string, params map[string]string) ([]RunInfo, error) {
-	runs, err := d.Query(Filter{Experiment: experiment, Status: Finished, Params: params, Desc: true})
+// LatestFinishedPerSeed returns, for each seed, the newest finished run
+// that f selects (an experiment's runs whose params match), oldest seed
+// first; f's status and order are its own.
+func (d *DB) LatestFinishedPerSeed(f Filter) ([]RunInfo, error) {
+	f.Status, f.Sort, f.Desc = Finished, "", true
+	runs, err := d.Query(f)
 	if err != nil {
 		return nil, err
 	}
