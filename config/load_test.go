@@ -161,9 +161,17 @@ func TestValidateStackedMNIST(t *testing.T) {
 		{"negative noise std", "step_size: 0.1}", "step_size: 0.1, rule: noise_first, noise_std: -1}", "langevin.noise_std"},
 		{"one-sided clamp", "step_size: 0.1}", "step_size: 0.1, clamp: [0]}", "langevin.clamp"},
 		{"empty clamp range", "step_size: 0.1}", "step_size: 0.1, clamp: [1, 0]}", "langevin.clamp"},
+		{"unknown correction", "step_size: 0.1}", "step_size: 0.1, correction: hmc}", "langevin.correction"},
+		{"mala after a noise-first step", "step_size: 0.1}", "step_size: 0.1, correction: mala, rule: noise_first}", "langevin.correction"},
+		{"mala with a clamp", "step_size: 0.1}", "step_size: 0.1, correction: mala, clamp: [0, 1]}", "langevin.correction"},
+		{"mala with a gradient clip", "step_size: 0.1}", "step_size: 0.1, correction: mala, grad_clip: 0.01}", "langevin.correction"},
+		{"mala on the NVlabs target", "step_size: 0.1}", "step_size: 0.1, correction: mala, target: xz_log_density}", "langevin.correction"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := strings.Replace(imageBody, tc.from, tc.to, 1)
+			if body == imageBody {
+				t.Fatalf("%q is not in the body", tc.from)
+			}
 			_, err := Load(write(t, dir, "s.yaml", body), nil)
 			if err == nil || !strings.Contains(err.Error(), tc.key) {
 				t.Fatalf("got %v, want an error naming %s", err, tc.key)

@@ -182,6 +182,10 @@ type Langevin struct {
 	// on x (App. F): s ← s + noise_std·ξ, then s ← s − η·∇U there.
 	Rule     string  `yaml:"rule"`
 	NoiseStd float64 `yaml:"noise_std"`
+	// Correction is "none" (every step taken, the paper) or "mala": each
+	// ULA step is a Metropolis–Hastings proposal, accepted per chain, in
+	// training and test chains alike; runs record the acceptance rate.
+	Correction string `yaml:"correction"`
 	// Clamp, [lo, hi], clamps the chain state after each step (the data's
 	// range, for chains in x); empty for none.
 	Clamp []float64 `yaml:"clamp"`
@@ -298,7 +302,7 @@ func Defaults() Experiment {
 			BatchSize: 256, LR: 1e-3, CheckpointEvery: 500},
 		EBM: EBM{Arch: "mlp", Activation: "swish", InputScale: 1, Beta1: 0.9, Beta2: 0.999, LogEvery: 10,
 			BatchSize: 128, LR: 1e-4, CheckpointEvery: 100},
-		Langevin: Langevin{Target: "eq9", Init: "prior", Rule: "ula"},
+		Langevin: Langevin{Target: "eq9", Init: "prior", Rule: "ula", Correction: "none"},
 		WGAN:     WGAN{NCritic: 5, Beta1: 0.5, Beta2: 0.999, LogEvery: 10, CheckpointEvery: 100},
 		Eval:     Eval{Temperature: 1},
 	}

@@ -138,6 +138,13 @@ func (e *Experiment) Validate() error {
 		return bad("langevin.noise_std", "must be ≥ 0, and only the noise_first rule reads it (the ula rule's noise is √step_size)")
 	case len(l.Clamp) != 0 && (len(l.Clamp) != 2 || !(l.Clamp[0] < l.Clamp[1])):
 		return bad("langevin.clamp", "is %v, want [lo, hi] with lo < hi, or nothing", l.Clamp)
+	case l.Correction != "none" && l.Correction != "mala":
+		return bad("langevin.correction", "is %q, want none or mala", l.Correction)
+	case l.Correction == "mala" && (l.Rule != "ula" || l.Target != "eq9" || l.GradClip > 0 || len(l.Clamp) != 0):
+		// The Metropolis–Hastings test needs each chain's U and the
+		// proposal's density: ULA's Gaussian step, unclipped and unclamped.
+		return bad("langevin.correction", "mala needs rule ula, target eq9 and no grad_clip or clamp (rule %s, target %s, grad_clip %g, clamp %v)",
+			l.Rule, l.Target, l.GradClip, l.Clamp)
 	}
 	if e.Langevin.TestStepSize < 0 {
 		return bad("langevin.test_step_size", "must be ≥ 0 (0: langevin.step_size)")

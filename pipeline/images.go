@@ -158,6 +158,7 @@ func (r *imageRun) evaluate(ctx context.Context, exp config.Experiment, opts Opt
 			if err == nil {
 				err = rec.err
 			}
+			logMoves(run, m)
 			if err != nil {
 				return err
 			}

@@ -96,6 +96,20 @@ func TestToySmokeEndToEnd(t *testing.T) {
 	if len(r.Artifacts) < 5 {
 		t.Errorf("only %d artifacts recorded", len(r.Artifacts))
 	}
+	// A 2-D Gaussian puts 1 − e^−4.5 = 0.989 of its mass within 3σ.
+	if v := r.Metrics["eval/true_near_mode_3sd"]; v < 0.95 {
+		t.Errorf("data within 3σ of a mode: %v, want about 0.99", v)
+	}
+	for _, k := range []string{"eval/vae_near_mode_3sd", "eval/vaebm_mode_share_min", "eval/vaebm_mode_share_max"} {
+		if _, ok := r.Metrics[k]; !ok {
+			t.Errorf("metric %s not recorded", k)
+		}
+	}
+	for _, k := range []string{"ebm/mala_accept", "eval/vaebm_mala_accept"} {
+		if _, ok := r.Metrics[k]; ok {
+			t.Errorf("%s recorded by chains without a correction", k)
+		}
+	}
 
 	path, err := Sample(context.Background(), db, out, id, 50, "vaebm", "", SampleOptions{})
 	if err != nil {
@@ -119,6 +133,26 @@ func TestToySmokeEndToEnd(t *testing.T) {
 	_, err = Sample(context.Background(), db, out, id, 5, "vaebm", "", SampleOptions{Steps: 2, PNG: filepath.Join(out, "s.png")})
 	if !errors.Is(err, nn.ErrCorruptCheckpoint) {
 		t.Fatalf("corrupt checkpoint: got %v", err)
+	}
+}
+
+// With langevin.correction mala the training and test chains record their
+// acceptance rates, each a share of the proposals, below 1 at a step that
+// is large for the toy.
+func TestToySmokeMALA(t *testing.T) {
+	db, _, id, err := smokeRun(t, "langevin.correction=mala", "langevin.test_step_size=0.05")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"ebm/mala_accept", "eval/vaebm_mala_accept"} {
+		v, ok := r.Metrics[k]
+		if !ok || !(v > 0 && v < 1) {
+			t.Errorf("%s = %v (recorded %v), want a rate in (0, 1)", k, v, ok)
+		}
 	}
 }
 

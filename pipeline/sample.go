@@ -192,3 +192,11 @@ func writeImageSamples(exp config.Experiment, t imageTask, out string, id int64,
 	}
 	return path, nil
 }
+
+// logMoves records the acceptance rate of m's test chains when they have
+// a Metropolis correction (eval/NAME_mala_accept).
+func logMoves(run *tracker.Run, m method.Model) {
+	if m.Moves != nil && m.Moves.Proposed > 0 {
+		run.Log("eval/"+m.Name+"_mala_accept", 0, m.Moves.Rate())
+	}
+}

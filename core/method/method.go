@@ -147,6 +147,9 @@ type Model struct {
 	Sample func(ctx context.Context, starts, noise *rand.Rand, n, batch int, observe Observer) ([]float32, error)
 	// Steps is the length of its chains; 0 for a direct sampler.
 	Steps int
+	// Moves, for chains with a Metropolis correction, counts what all of
+	// its samples' chains proposed and accepted; nil otherwise.
+	Moves *sampler.Moves
 	// Base and Energy give its density where one exists,
 	// log h(x) = log p_Base(x) − E(x) − log Z: Base nil is flat (an EBM on
 	// x), Energy nil is the VAE alone; both nil (a GAN) has no density.

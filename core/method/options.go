@@ -35,6 +35,9 @@ func chainOptions(l config.Langevin, steps int, stepSize float64) train.ChainOpt
 	if l.Rule == "noise_first" { // config.Validate allows ula and noise_first
 		o.Rule = sampler.RuleNoiseFirst
 	}
+	if l.Correction == "mala" {
+		o.Correction = sampler.CorrectionMALA
+	}
 	if len(l.Clamp) == 2 {
 		o.ClampLo, o.ClampHi = l.Clamp[0], l.Clamp[1]
 	}

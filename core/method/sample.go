@@ -54,6 +54,9 @@ type Chains struct {
 	// and clamp.
 	Chain       train.ChainOptions
 	Temperature float64
+	// Moves, when set, sums the proposals and acceptances of the chains
+	// of every Sample (langevin.correction mala).
+	Moves *sampler.Moves
 	// Init draws a batch of chain starts into eps: the VAE's noise (the
 	// ε_z groups scaled by Temperature) for chains in ε, uniform noise for
 	// chains in x. With From it draws From's noise instead.
@@ -118,9 +121,13 @@ func (c Chains) Sample(ctx context.Context, starts, noise *rand.Rand, n, batch i
 		if observe != nil {
 			obs = func(step int, x []float32) { observe(b, step, func() ([]float32, error) { return report(x) }) }
 		}
+		before := lang.Moves
 		x, _, err := lang.Run(ctx, noise, eps, c.Chain.Steps, obs)
 		if err != nil {
 			return nil, err
+		}
+		if c.Moves != nil {
+			c.Moves.Add(sampler.Moves{Proposed: lang.Proposed - before.Proposed, Accepted: lang.Accepted - before.Accepted})
 		}
 		if x, err = report(x); err != nil {
 			return nil, err

@@ -79,5 +79,8 @@ func vaebmModel(exp config.Experiment, name, title string, gen VAE, en sampler.E
 		// through the full T_θ.
 		c.Report = gen
 	}
-	return Model{Name: name, Title: title, Sample: c.Sample, Steps: steps, Base: gen, Energy: en}
+	if c.Chain.Correction != sampler.CorrectionNone {
+		c.Moves = new(sampler.Moves)
+	}
+	return Model{Name: name, Title: title, Sample: c.Sample, Steps: steps, Moves: c.Moves, Base: gen, Energy: en}
 }

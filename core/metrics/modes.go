@@ -35,3 +35,44 @@ func ModeCoverage(labels []int, numModes int) (modes int, kl float64, err error)
 
 // StackedLabel is the StackedMNIST mode of three channel digits: 100·d₀ + 10·d₁ + d₂.
 func StackedLabel(d0, d1, d2 int) int { return 100*d0 + 10*d1 + d2 }
+
+// NearModes measures how a 2-D sample covers a mixture of isotropic
+// Gaussians with the given centres and std (Fig. 4's 25 Gaussians): Near
+// is the share of points within k·std of their nearest centre, and
+// ShareMin and ShareMax are the smallest and largest share of the points
+// near a centre that any centre gets, as multiples of the even share
+// 1/len(centres) (1 and 1 for a perfectly even sample).
+func NearModes(points []float32, centres [][2]float64, std, k float64) (near, shareMin, shareMax float64, err error) {
+	if len(points) == 0 || len(points)%2 != 0 || len(centres) == 0 || !(std > 0) || !(k > 0) {
+		return 0, 0, 0, fmt.Errorf("near modes: %d values (want pairs), %d centres, std %v, k %v", len(points), len(centres), std, k)
+	}
+	counts := make([]int, len(centres))
+	var nNear int
+	r2 := k * k * std * std
+	for i := 0; i+1 < len(points); i += 2 {
+		x, y := float64(points[i]), float64(points[i+1])
+		if math.IsNaN(x) || math.IsNaN(y) {
+			return 0, 0, 0, fmt.Errorf("near modes: point %d is NaN", i/2)
+		}
+		best, bestD := -1, math.Inf(1)
+		for c, m := range centres {
+			if d := (x-m[0])*(x-m[0]) + (y-m[1])*(y-m[1]); d < bestD {
+				best, bestD = c, d
+			}
+		}
+		if bestD <= r2 {
+			counts[best]++
+			nNear++
+		}
+	}
+	near = float64(nNear) / float64(len(points)/2)
+	if nNear == 0 {
+		return near, 0, 0, nil
+	}
+	shareMin, shareMax = math.Inf(1), 0
+	for _, c := range counts {
+		s := float64(c) / float64(nNear) * float64(len(centres))
+		shareMin, shareMax = math.Min(shareMin, s), math.Max(shareMax, s)
+	}
+	return near, shareMin, shareMax, nil
+}

@@ -38,3 +38,31 @@ func TestModeCoverage(t *testing.T) {
 		t.Errorf("StackedLabel(3, 0, 9) = %d", got)
 	}
 }
+
+func TestNearModes(t *testing.T) {
+	centres := [][2]float64{{0, 0}, {1, 0}}
+	tests := []struct {
+		name         string
+		points       []float32
+		near, lo, hi float64
+	}{
+		// Within 3·0.1 of a centre: (0.1, 0.1) at 0.14, (1, 0.29); (0.5, 0) is 0.5 from both.
+		{"even", []float32{0.1, 0.1, 1, 0.29, 0.5, 0, 0.9, 0}, 0.75, 2.0 / 3, 4.0 / 3}, // counts 1 and 2 of 3
+		{"one mode", []float32{0, 0, 0.05, 0}, 1, 0, 2},
+		{"none near", []float32{5, 5}, 0, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			near, lo, hi, err := NearModes(tc.points, centres, 0.1, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(near-tc.near) > 1e-12 || math.Abs(lo-tc.lo) > 1e-12 || math.Abs(hi-tc.hi) > 1e-12 {
+				t.Errorf("near %v shares [%v, %v], want %v [%v, %v]", near, lo, hi, tc.near, tc.lo, tc.hi)
+			}
+		})
+	}
+	if _, _, _, err := NearModes([]float32{1}, centres, 0.1, 3); err == nil {
+		t.Error("an odd number of values was accepted")
+	}
+}

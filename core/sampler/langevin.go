@@ -38,7 +38,15 @@ type Langevin struct {
 	// Clamp, when Lo < Hi, clamps the state to [Lo, Hi] after each step
 	// (the data's range, for chains in x).
 	Clamp struct{ Lo, Hi float64 }
+	// Correction, with RuleULA, makes each step a Metropolis–Hastings
+	// proposal (MALA), which removes the unadjusted step's bias.
+	Correction Correction
 
+	// Moves counts the chain moves MALA proposed and accepted since the
+	// sampler was built.
+	Moves
+
+	target Target
 	prog   *nn.Program
 	eps    []*G.Node
 	epsBuf [][]float32
@@ -61,10 +69,37 @@ const (
 	RuleNoiseFirst
 )
 
+// Correction is what a chain does with each step's proposal.
+type Correction int
+
+const (
+	// CorrectionNone takes every step, as the paper does.
+	CorrectionNone Correction = iota
+	// CorrectionMALA accepts the ULA step s → s′ with probability
+	// min(1, exp(U(s) − U(s′)) q(s|s′)/q(s′|s)), q(a|b) = N(a; b − (η/2)∇U(b), ηI),
+	// per chain: the Metropolis-adjusted Langevin algorithm, whose chains
+	// leave exp(−U) invariant at any step size.
+	CorrectionMALA
+)
+
+// Moves counts a corrected sampler's proposals and how many were accepted.
+type Moves struct{ Proposed, Accepted int }
+
+// Rate is the share of proposals accepted (NaN before any).
+func (m Moves) Rate() float64 {
+	if m.Proposed == 0 {
+		return math.NaN()
+	}
+	return float64(m.Accepted) / float64(m.Proposed)
+}
+
+// Add counts o's moves too.
+func (m *Moves) Add(o Moves) { m.Proposed += o.Proposed; m.Accepted += o.Accepted }
+
 // NewLangevin compiles the potential's gradient for batches of `batch` chains.
 func NewLangevin(gen Generator, en Energy, batch int, target Target, stepSize float64) (*Langevin, error) {
 	b := nn.NewBuilder()
-	s := &Langevin{StepSize: stepSize, dims: gen.EpsDims()}
+	s := &Langevin{StepSize: stepSize, dims: gen.EpsDims(), target: target}
 	for i, d := range s.dims {
 		n, t := b.Input(fmt.Sprintf("eps%d", i), batch, d)
 		s.eps = append(s.eps, n)
@@ -126,6 +161,9 @@ func (s *Langevin) Run(ctx context.Context, rng *rand.Rand, eps [][]float32, ste
 			return nil, nil, fmt.Errorf("langevin: group %d has %d values, want %d", i, len(eps[i]), len(s.epsBuf[i]))
 		}
 	}
+	if s.Correction == CorrectionMALA {
+		return s.runMALA(ctx, rng, eps, steps, observe)
+	}
 	var gradCoef, noise float64 // s ← s − gradCoef·∇U + noise·ξ
 	switch s.Rule {
 	case RuleULA:
@@ -185,4 +223,128 @@ func (s *Langevin) Run(ctx context.Context, rng *rand.Rand, eps [][]float32, ste
 		}
 	}
 	return append([]float32(nil), s.x.Values()...), append([]float32(nil), s.e.Values()...), nil
+}
+
+// runMALA is Run with CorrectionMALA: every chain proposes the ULA step and
+// keeps it or stays where it was by the Metropolis–Hastings test, which
+// needs U per chain (so the eq9 and energy_only targets, whose U is E_ψ plus
+// a per-chain ½‖ε‖²) and a proposal density (so no clip, clamp or noise-first
+// step). Each step costs one gradient, as ULA's: the proposal's U and ∇U are
+// the next step's.
+func (s *Langevin) runMALA(ctx context.Context, rng *rand.Rand, eps [][]float32, steps int, observe func(step int, x []float32)) (x, energy []float32, err error) {
+	switch {
+	case s.Rule != RuleULA:
+		return nil, nil, fmt.Errorf("langevin: the MALA correction needs the ula rule")
+	case s.target != TargetEq9 && s.target != TargetEnergyOnly:
+		return nil, nil, fmt.Errorf("langevin: the MALA correction needs the eq9 or energy_only target, not %s", s.target)
+	case s.GradClip > 0 || s.Clamp.Lo < s.Clamp.Hi:
+		return nil, nil, fmt.Errorf("langevin: the MALA correction needs a proposal density: no grad_clip or clamp")
+	}
+	batch := len(s.epsBuf[0]) / s.dims[0]
+	eta := s.StepSize
+	// cur is the chains' state: U, ∇U, x and E there; the sampler's
+	// buffers hold the last point evaluated, the proposal.
+	type point struct {
+		u, e  []float64
+		x     []float32
+		grads [][]float32
+	}
+	newPoint := func() point {
+		p := point{u: make([]float64, batch), e: make([]float64, batch), x: make([]float32, batch*s.xdim)}
+		for _, d := range s.dims {
+			p.grads = append(p.grads, make([]float32, batch*d))
+		}
+		return p
+	}
+	// eval runs the program at state and fills p from it.
+	eval := func(state [][]float32, p point) error {
+		for i := range state {
+			copy(s.epsBuf[i], state[i])
+		}
+		if err := s.prog.Run(); err != nil {
+			return err
+		}
+		copy(p.x, s.x.Values())
+		for c, v := range s.e.Values() {
+			p.e[c], p.u[c] = float64(v), float64(v)
+		}
+		for i, n := range s.eps {
+			g, err := s.prog.Grad(n)
+			if err != nil {
+				return err
+			}
+			if s.target == TargetEq9 { // U adds ½‖ε‖² per chain
+				d := s.dims[i]
+				for j, v := range state[i] {
+					p.u[j/d] += 0.5 * float64(v) * float64(v)
+				}
+			}
+			for _, gj := range g {
+				if gv := float64(gj); math.IsNaN(gv) || math.IsInf(gv, 0) {
+					return fmt.Errorf("gradient became %v", gv)
+				}
+			}
+			copy(p.grads[i], g)
+		}
+		return nil
+	}
+	cur, prop := newPoint(), newPoint()
+	if err := eval(eps, cur); err != nil {
+		return nil, nil, fmt.Errorf("langevin: at the start: %w", err)
+	}
+	next := make([][]float32, len(eps))
+	for i := range eps {
+		next[i] = make([]float32, len(eps[i]))
+	}
+	logRatio := make([]float64, batch) // log q(s|s′) − log q(s′|s), then + U(s) − U(s′)
+	for step := 0; ; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		if observe != nil {
+			observe(step, cur.x)
+		}
+		if step == steps {
+			break
+		}
+		clear(logRatio)
+		for i, e := range eps {
+			d := s.dims[i]
+			for j := range e {
+				xi := rng.NormFloat64()
+				next[i][j] = float32(float64(e[j]) - 0.5*eta*float64(cur.grads[i][j]) + math.Sqrt(eta)*xi)
+				logRatio[j/d] += 0.5 * xi * xi // −log q(s′|s), up to the constant both share
+			}
+		}
+		if err := eval(next, prop); err != nil {
+			return nil, nil, fmt.Errorf("langevin: step %d: %w", step, err)
+		}
+		for i, e := range eps {
+			d := s.dims[i]
+			for j := range e {
+				r := float64(e[j]) - float64(next[i][j]) + 0.5*eta*float64(prop.grads[i][j])
+				logRatio[j/d] -= r * r / (2 * eta) // + log q(s|s′)
+			}
+		}
+		xd := len(cur.x) / batch
+		for c := 0; c < batch; c++ {
+			s.Proposed++
+			if math.Log(rng.Float64()) >= logRatio[c]+cur.u[c]-prop.u[c] {
+				continue
+			}
+			s.Accepted++
+			for i, e := range eps {
+				d := s.dims[i]
+				copy(e[c*d:(c+1)*d], next[i][c*d:(c+1)*d])
+				copy(cur.grads[i][c*d:(c+1)*d], prop.grads[i][c*d:(c+1)*d])
+			}
+			cur.u[c], cur.e[c] = prop.u[c], prop.e[c]
+			copy(cur.x[c*xd:(c+1)*xd], prop.x[c*xd:(c+1)*xd])
+		}
+	}
+	energy = make([]float32, batch)
+	for c, v := range cur.e {
+		energy[c] = float32(v)
+	}
+	return append([]float32(nil), cur.x...), energy, nil
 }

@@ -42,6 +42,7 @@ type ChainOptions struct {
 	// ClampLo < ClampHi.
 	NoiseStd, GradClip float64
 	ClampLo, ClampHi   float64
+	Correction         sampler.Correction
 }
 
 // ReplayOptions size the replay buffer: chains restart from it with a
@@ -151,6 +152,7 @@ func EBM(ctx context.Context, st EBMStage, cfg EBMOptions, trainSet []float32, r
 		defer dec.close()
 	}
 	sums := make([]float64, 2) // mean E(x⁺) and mean E(x⁻) since the last report
+	var reported sampler.Moves // lang.Moves at the last report
 	p := 0.0                   // the replay probability of the current step
 	var reportErr error        // a failed report of the decoder copy
 	loop := &Loop{
@@ -199,6 +201,11 @@ func EBM(ctx context.Context, st EBMStage, cfg EBMOptions, trainSet []float32, r
 				log.Log("ebm/replay_prob", step, p)
 			}
 			log.Log("ebm/energy_reg", step, EnergyRegAt(cfg, step))
+			if lcfg.Correction != sampler.CorrectionNone { // the training chains' acceptance since the last report
+				m := lang.Moves
+				log.Log("ebm/mala_accept", step, sampler.Moves{Proposed: m.Proposed - reported.Proposed, Accepted: m.Accepted - reported.Accepted}.Rate())
+				reported = m
+			}
 			msg := fmt.Sprintf("E+ %.3f E- %.3f", sums[0]/n, sums[1]/n)
 			sums[0], sums[1] = 0, 0
 			if dec != nil {
@@ -349,7 +356,7 @@ func NewLangevin(gen sampler.Generator, en sampler.Energy, batch int, target sam
 	if err != nil {
 		return nil, err
 	}
-	lang.Rule, lang.NoiseStd, lang.GradClip = o.Rule, o.NoiseStd, o.GradClip
+	lang.Rule, lang.NoiseStd, lang.GradClip, lang.Correction = o.Rule, o.NoiseStd, o.GradClip, o.Correction
 	lang.Clamp.Lo, lang.Clamp.Hi = o.ClampLo, o.ClampHi
 	return lang, nil
 }
