@@ -213,6 +213,25 @@ func TestBuildAggregatesSeeds(t *testing.T) {
 	if err != nil || len(runs) != 0 {
 		t.Errorf("with langevin.correction mala: runs %v (err %v), want none", runs, err)
 	}
+	// The EBM on x row's file clamps its chains, so it refuses mala: the
+	// table of a mala run still renders, saying that row has no such runs.
+	tb, err = Build(db, s, Overrides{Config: []string{"langevin.correction=mala"}})
+	if err != nil {
+		t.Fatalf("a table with an override one row refuses: %v", err)
+	}
+	var ebmx results.Row
+	for _, r := range tb.Rows {
+		if r.Model == "EBM on x" {
+			ebmx = r
+		}
+	}
+	if ebmx.Model == "" || len(ebmx.Ours) != 0 || !strings.Contains(strings.Join(tb.Notes, " "), `Row "EBM on x" has no runs with langevin.correction=mala`) {
+		t.Errorf("EBM on x row %+v, notes %q", ebmx, tb.Notes)
+	}
+	// A row whose own file is broken is still an error, overrides or not.
+	if _, err := Build(db, s, Overrides{Config: []string{"no.such.key=1"}}); err == nil {
+		t.Error("an override no row accepts was taken")
+	}
 }
 
 // Table 4's CSV leads with the paper's columns as the issue names them,

@@ -28,6 +28,8 @@ func Build(db *tracker.DB, s *Spec, o Overrides) (Filled, error) {
 		t.Metrics = append(t.Metrics, results.Metric{Key: m.Key, Label: m.Label, PaperLabel: m.PaperLabel, Digits: m.Digits, OursOnly: m.OursOnly, PaperOnly: m.PaperOnly})
 	}
 	var used []string
+	var accepted bool // some row with runs takes the overrides
+	var refused error // the first row's refusal of them
 	for i := range s.Rows {
 		rs := &s.Rows[i]
 		row := results.Row{Model: rs.Model, Ours: map[string]results.Cell{}, Paper: map[string]results.Cell{}, Targets: map[string]results.Target{}}
@@ -42,8 +44,20 @@ func Build(db *tracker.DB, s *Spec, o Overrides) (Filled, error) {
 		if rs.path != "" {
 			group, err := rowRuns(db, rs, o)
 			if err != nil {
-				return t, err
+				if _, plain := rs.Resolve(Overrides{}); len(o.Config) == 0 || plain != nil {
+					return t, err
+				}
+				// The row's file is fine, but it refuses these overrides
+				// (a run's key=value that only its own method takes): no
+				// run of this row can have them.
+				t.Notes = append(t.Notes, fmt.Sprintf("Row %q has no runs with %s: %v.", rs.Model, strings.Join(o.Config, " "), err))
+				t.Rows = append(t.Rows, row)
+				if refused == nil {
+					refused = err
+				}
+				continue
 			}
+			accepted = true
 			t.Runs[rs.Model] = group
 			for _, m := range s.Metrics {
 				if m.PaperOnly {
@@ -67,6 +81,9 @@ func Build(db *tracker.DB, s *Spec, o Overrides) (Filled, error) {
 			}
 		}
 		t.Rows = append(t.Rows, row)
+	}
+	if refused != nil && !accepted { // a typo, not one method's key
+		return t, refused
 	}
 	if len(used) > 0 {
 		t.Notes = append(t.Notes, "Runs used (`vaebm runs show ID`): "+strings.Join(used, "; ")+".")
