@@ -177,9 +177,7 @@ func TestBuildAggregatesSeeds(t *testing.T) {
 	record(t, db, exp, 0, map[string]float64{"eval/vaebm_ll": -9})
 	record(t, db, exp, 0, map[string]float64{"eval/vaebm_ll": -1.6, "eval/true_ll": -1.10})
 	record(t, db, exp, 1, map[string]float64{"eval/vaebm_ll": -1.4})
-	// Seed 2's run is from before langevin.correction existed: it ran
-	// what the key's default runs, so it fills the row.
-	record(t, db, exp, 2, map[string]float64{"eval/vaebm_ll": -1.5}, "langevin.correction")
+	record(t, db, exp, 2, map[string]float64{"eval/vaebm_ll": -1.5})
 	tb, err := Build(db, s, Overrides{})
 	if err != nil {
 		t.Fatal(err)
@@ -206,13 +204,6 @@ func TestBuildAggregatesSeeds(t *testing.T) {
 	if c := tb.Rows[2].Ours["test_ll_nats"]; c.OK {
 		t.Errorf("with ebm.lr=0.5: VAEBM cell %+v, want none", c)
 	}
-	// Asked off the default, the old run is not that configuration.
-	mala := exp
-	mala.Langevin.Correction = "mala"
-	runs, err := finishedPerSeed(db, mala)
-	if err != nil || len(runs) != 0 {
-		t.Errorf("with langevin.correction mala: runs %v (err %v), want none", runs, err)
-	}
 	// The EBM on x row's file clamps its chains, so it refuses mala: the
 	// table of a mala run still renders, saying that row has no such runs.
 	tb, err = Build(db, s, Overrides{Config: []string{"langevin.correction=mala"}})
@@ -231,6 +222,36 @@ func TestBuildAggregatesSeeds(t *testing.T) {
 	// A row whose own file is broken is still an error, overrides or not.
 	if _, err := Build(db, s, Overrides{Config: []string{"no.such.key=1"}}); err == nil {
 		t.Error("an override no row accepts was taken")
+	}
+}
+
+// A run recorded before langevin.correction existed ran what the key's
+// default (none) runs: it fills the row asked at none, and not the row as
+// the toy file has it (mala).
+func TestBuildOldRunsMatchDefaults(t *testing.T) {
+	db, _ := testDB(t)
+	s, err := Load("toy-25gaussians.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := Overrides{Config: []string{"langevin.correction=none"}}
+	exp, err := s.Rows[2].Resolve(none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(t, db, exp, 0, map[string]float64{"eval/vaebm_ll": -1.6}, "langevin.correction")
+	for _, tc := range []struct {
+		name string
+		o    Overrides
+		want bool
+	}{{"at the default", none, true}, {"as the file asks, mala", Overrides{}, false}} {
+		tb, err := Build(db, s, tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := tb.Rows[2].Ours["test_ll_nats"]; c.OK != tc.want || c.OK && c.Value != -1.6 {
+			t.Errorf("%s: VAEBM cell %+v, want filled %v", tc.name, c, tc.want)
+		}
 	}
 }
 
