@@ -329,7 +329,8 @@ func (s *Langevin) runMALA(ctx context.Context, rng *rand.Rand, eps [][]float32,
 		xd := len(cur.x) / batch
 		for c := 0; c < batch; c++ {
 			s.Proposed++
-			if math.Log(rng.Float64()) >= logRatio[c]+cur.u[c]-prop.u[c] {
+			// Written so that a NaN ratio refuses the move.
+			if !(math.Log(rng.Float64()) < logRatio[c]+cur.u[c]-prop.u[c]) {
 				continue
 			}
 			s.Accepted++
