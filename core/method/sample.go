@@ -127,7 +127,7 @@ func (c Chains) Sample(ctx context.Context, starts, noise *rand.Rand, n, batch i
 			return nil, err
 		}
 		if c.Moves != nil {
-			c.Moves.Add(sampler.Moves{Proposed: lang.Proposed - before.Proposed, Accepted: lang.Accepted - before.Accepted})
+			c.Moves.Add(lang.Moves.Since(before))
 		}
 		if x, err = report(x); err != nil {
 			return nil, err

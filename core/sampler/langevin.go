@@ -96,6 +96,11 @@ func (m Moves) Rate() float64 {
 // Add counts o's moves too.
 func (m *Moves) Add(o Moves) { m.Proposed += o.Proposed; m.Accepted += o.Accepted }
 
+// Since is the moves made after a count of before.
+func (m Moves) Since(before Moves) Moves {
+	return Moves{Proposed: m.Proposed - before.Proposed, Accepted: m.Accepted - before.Accepted}
+}
+
 // NewLangevin compiles the potential's gradient for batches of `batch` chains.
 func NewLangevin(gen Generator, en Energy, batch int, target Target, stepSize float64) (*Langevin, error) {
 	b := nn.NewBuilder()

@@ -202,9 +202,8 @@ func EBM(ctx context.Context, st EBMStage, cfg EBMOptions, trainSet []float32, r
 			}
 			log.Log("ebm/energy_reg", step, EnergyRegAt(cfg, step))
 			if lcfg.Correction != sampler.CorrectionNone { // the training chains' acceptance since the last report
-				m := lang.Moves
-				log.Log("ebm/mala_accept", step, sampler.Moves{Proposed: m.Proposed - reported.Proposed, Accepted: m.Accepted - reported.Accepted}.Rate())
-				reported = m
+				log.Log("ebm/mala_accept", step, lang.Moves.Since(reported).Rate())
+				reported = lang.Moves
 			}
 			msg := fmt.Sprintf("E+ %.3f E- %.3f", sums[0]/n, sums[1]/n)
 			sums[0], sums[1] = 0, 0
