@@ -250,12 +250,12 @@ func (s *Langevin) runMALA(ctx context.Context, rng *rand.Rand, eps [][]float32,
 	// cur is the chains' state: U, ∇U, x and E there; the sampler's
 	// buffers hold the last point evaluated, the proposal.
 	type point struct {
-		u, e  []float64
-		x     []float32
+		u     []float64
+		e, x  []float32
 		grads [][]float32
 	}
 	newPoint := func() point {
-		p := point{u: make([]float64, batch), e: make([]float64, batch), x: make([]float32, batch*s.xdim)}
+		p := point{u: make([]float64, batch), e: make([]float32, batch), x: make([]float32, batch*s.xdim)}
 		for _, d := range s.dims {
 			p.grads = append(p.grads, make([]float32, batch*d))
 		}
@@ -270,8 +270,9 @@ func (s *Langevin) runMALA(ctx context.Context, rng *rand.Rand, eps [][]float32,
 			return err
 		}
 		copy(p.x, s.x.Values())
-		for c, v := range s.e.Values() {
-			p.e[c], p.u[c] = float64(v), float64(v)
+		copy(p.e, s.e.Values())
+		for c, v := range p.e {
+			p.u[c] = float64(v)
 		}
 		for i, n := range s.eps {
 			g, err := s.prog.Grad(n)
@@ -302,6 +303,7 @@ func (s *Langevin) runMALA(ctx context.Context, rng *rand.Rand, eps [][]float32,
 		next[i] = make([]float32, len(eps[i]))
 	}
 	logRatio := make([]float64, batch) // log q(s|s′) − log q(s′|s), then + U(s) − U(s′)
+	sqrtEta := math.Sqrt(eta)
 	for step := 0; ; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
@@ -317,7 +319,7 @@ func (s *Langevin) runMALA(ctx context.Context, rng *rand.Rand, eps [][]float32,
 			d := s.dims[i]
 			for j := range e {
 				xi := rng.NormFloat64()
-				next[i][j] = float32(float64(e[j]) - 0.5*eta*float64(cur.grads[i][j]) + math.Sqrt(eta)*xi)
+				next[i][j] = float32(float64(e[j]) - 0.5*eta*float64(cur.grads[i][j]) + sqrtEta*xi)
 				logRatio[j/d] += 0.5 * xi * xi // −log q(s′|s), up to the constant both share
 			}
 		}
@@ -331,7 +333,7 @@ func (s *Langevin) runMALA(ctx context.Context, rng *rand.Rand, eps [][]float32,
 				logRatio[j/d] -= r * r / (2 * eta) // + log q(s|s′)
 			}
 		}
-		xd := len(cur.x) / batch
+		xd := s.xdim
 		for c := 0; c < batch; c++ {
 			s.Proposed++
 			// Written so that a NaN ratio refuses the move.
@@ -348,9 +350,5 @@ func (s *Langevin) runMALA(ctx context.Context, rng *rand.Rand, eps [][]float32,
 			copy(cur.x[c*xd:(c+1)*xd], prop.x[c*xd:(c+1)*xd])
 		}
 	}
-	energy = make([]float32, batch)
-	for c, v := range cur.e {
-		energy[c] = float32(v)
-	}
-	return append([]float32(nil), cur.x...), energy, nil
+	return cur.x, cur.e, nil
 }
