@@ -81,9 +81,11 @@ fuzz: deps
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
 	done
 
-# The reference workloads (../shared/bench/README.md) through the core, one
-# JSON line each as torch_ref.py prints them, then the PyTorch script and the
-# ratios when python3-torch is installed. Go micro-benchmarks: make gobench.
+# The reference workloads (../shared/bench/README.md) and ours (hvae,
+# xlangevin) through the core, one JSON line each as torch_ref.py prints
+# them, then the PyTorch script and bench/twins.py (checked against our
+# weights first) and the ratios; installs python3-torch if it can.
+# Go micro-benchmarks: make gobench.
 TORCH_REF ?= ../shared/bench/torch_ref.py
 bench: build
 	TORCH_REF=$(TORCH_REF) ./scripts/bench.sh $(BIN) $(OUT)/bench

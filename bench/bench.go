@@ -25,17 +25,28 @@ import (
 )
 
 // Workload is one reference workload: Setup builds it and returns one step.
+// Twin, when set, is the workload of this repository's bench/twins.py, whose
+// PyTorch twin checks itself against the case Twin returns before it is
+// timed; the others are ../shared/bench/torch_ref.py's.
 type Workload struct {
 	Name         string
 	DefaultSteps int
 	Setup        func(rng *rand.Rand) (step func() error, err error)
+	Twin         func(rng *rand.Rand) (TwinCase, error)
+	// Transitions, when > 1, is how many steps one call of Setup's step
+	// takes (a chain of them, as the sampler runs it); times, FLOPs and
+	// allocation are reported per transition.
+	Transitions int
 }
 
-// Workloads are the reference workloads, in the reference script's order.
+// Workloads are the reference script's workloads in its order, then the
+// twins' (bench/twins.py).
 var Workloads = []Workload{
-	{"mlp", 200, setupMLP},
-	{"conv", 20, setupConv},
-	{"langevin", 50, setupLangevin},
+	{"mlp", 200, setupMLP, nil, 1},
+	{"conv", 20, setupConv, nil, 1},
+	{"langevin", 50, setupLangevin, nil, 1},
+	{"hvae", 20, setupHVAE, twinHVAE, 1},
+	{"xlangevin", 5, setupXLangevin, twinXLangevin, xlTransitions},
 }
 
 // Lookup returns the named workload.
@@ -61,6 +72,11 @@ type Result struct {
 	MinMS         float64 `json:"min_ms"`
 	PeakRSSMiB    float64 `json:"peak_rss_mib"`
 	AllocMiBPerSt float64 `json:"go_alloc_mib_per_step"`
+	// GFLOPPerStep counts one step's convolutions and matrix products
+	// (nn.OpFLOPs), measured on a step after the timed ones; GFLOPS is
+	// that over the median step.
+	GFLOPPerStep float64 `json:"gflop_per_step"`
+	GFLOPS       float64 `json:"gflops"`
 }
 
 // Run times steps steps of w after warmup untimed ones.
@@ -72,6 +88,7 @@ func Run(w Workload, steps, warmup int, seed uint64) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
 	}
+	per := max(w.Transitions, 1)
 	for i := 0; i < warmup; i++ {
 		if err := step(); err != nil {
 			return Result{}, fmt.Errorf("%s: warm-up step %d: %w", w.Name, i, err)
@@ -85,9 +102,15 @@ func Run(w Workload, steps, warmup int, seed uint64) (Result, error) {
 		if err := step(); err != nil {
 			return Result{}, fmt.Errorf("%s: step %d: %w", w.Name, i, err)
 		}
-		times[i] = float64(time.Since(t0).Microseconds()) / 1000
+		times[i] = float64(time.Since(t0).Microseconds()) / 1000 / float64(per)
 	}
 	runtime.ReadMemStats(&after)
+	nn.StartOpProfile()
+	err = step()
+	flops := nn.StopOpProfile().Total().FLOPs / float64(per)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: counting a step's FLOPs: %w", w.Name, err)
+	}
 	sort.Float64s(times)
 	med := times[len(times)/2]
 	if len(times)%2 == 0 {
@@ -96,7 +119,8 @@ func Run(w Workload, steps, warmup int, seed uint64) (Result, error) {
 	return Result{
 		Impl: "go-gorgonia-" + nn.BLAS + "/" + nn.BLASCore(), Workload: w.Name, Threads: runtime.GOMAXPROCS(0),
 		Steps: steps, MedianMS: round3(med), MinMS: round3(times[0]), PeakRSSMiB: math.Round(peakRSSMiB()*10) / 10,
-		AllocMiBPerSt: round3(float64(after.TotalAlloc-before.TotalAlloc) / float64(steps) / (1 << 20)),
+		AllocMiBPerSt: round3(float64(after.TotalAlloc-before.TotalAlloc) / float64(steps*per) / (1 << 20)),
+		GFLOPPerStep:  round3(flops / 1e9), GFLOPS: math.Round(flops/1e6/med*10) / 10,
 	}, nil
 }
 
@@ -239,4 +263,52 @@ func setupLangevin(rng *rand.Rand) (func() error, error) {
 		}
 		return nil
 	}, nil
+}
+
+// Profile runs steps steps of w (after warmup untimed ones) with the ops
+// of every program timed (nn.StartOpProfile) and writes, per kind of op,
+// its calls, time and arithmetic rate per step, longest first, then what
+// the step spent outside the graphs (optimizer, sampler and data code).
+func Profile(out io.Writer, w Workload, steps, warmup int, seed uint64) error {
+	if steps <= 0 {
+		steps = w.DefaultSteps
+	}
+	step, err := w.Setup(rand.New(rand.NewPCG(seed, 1)))
+	if err != nil {
+		return fmt.Errorf("%s: %w", w.Name, err)
+	}
+	for i := 0; i < warmup; i++ {
+		if err := step(); err != nil {
+			return fmt.Errorf("%s: warm-up step %d: %w", w.Name, i, err)
+		}
+	}
+	nn.StartOpProfile()
+	t0 := time.Now()
+	for i := 0; i < steps; i++ {
+		if err := step(); err != nil {
+			nn.StopOpProfile()
+			return fmt.Errorf("%s: step %d: %w", w.Name, i, err)
+		}
+	}
+	wall := time.Since(t0)
+	prof := nn.StopOpProfile()
+	n := float64(steps * max(w.Transitions, 1))
+	perStep := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / n }
+	stepMS := perStep(wall)
+	fmt.Fprintf(out, "%s: %.1f ms per step (profiled, %d steps)\n", w.Name, stepMS, steps)
+	fmt.Fprintf(out, "%-28s %8s %10s %7s %9s\n", "op", "calls", "ms/step", "share", "GFLOP/s")
+	row := func(s nn.OpStat) {
+		rate := "-"
+		if s.FLOPs > 0 && s.Time > 0 {
+			rate = fmt.Sprintf("%.1f", s.FLOPs/s.Time.Seconds()/1e9)
+		}
+		fmt.Fprintf(out, "%-28s %8.1f %10.2f %6.1f%% %9s\n", s.Kind, float64(s.Calls)/n, perStep(s.Time), 100*perStep(s.Time)/stepMS, rate)
+	}
+	for _, s := range prof.Stats() {
+		row(s)
+	}
+	tot := prof.Total()
+	row(tot)
+	row(nn.OpStat{Kind: "outside the graphs", Time: wall - tot.Time})
+	return nil
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 
@@ -17,6 +19,8 @@ func cmdBench(args []string) error {
 	steps := fs.Int("steps", 0, "timed steps (0: the workload's default)")
 	warmup := fs.Int("warmup", 3, "untimed steps first")
 	seed := fs.Uint64("seed", 0, "seed of weights and inputs")
+	export := fs.String("export", "", "write each twin workload's check case (weights, inputs, our outputs) to this folder instead of timing")
+	profile := fs.Bool("profile", false, "print where each step's time goes, op by op, instead of the JSON line")
 	// Workload names may come before, between or after the flags.
 	var flags, names []string
 	for i := 0; i < len(args); i++ {
@@ -26,6 +30,10 @@ func cmdBench(args []string) error {
 			continue
 		}
 		flags = append(flags, a)
+		f := fs.Lookup(strings.TrimLeft(a, "-"))
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); f != nil && ok && bf.IsBoolFlag() {
+			continue
+		}
 		if !strings.Contains(a, "=") && i+1 < len(args) {
 			i++
 			flags = append(flags, args[i])
@@ -33,6 +41,14 @@ func cmdBench(args []string) error {
 	}
 	if err := fs.Parse(flags); err != nil {
 		return usageError{fmt.Errorf("bench: %w", err)}
+	}
+	if len(names) == 1 && names[0] == "peak" {
+		raw, err := json.Marshal(bench.MeasurePeak(5))
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Println(string(raw))
+		return err
 	}
 	if len(names) == 0 || (len(names) == 1 && names[0] == "all") {
 		names = nil
@@ -44,6 +60,25 @@ func cmdBench(args []string) error {
 		w, err := bench.Lookup(n)
 		if err != nil {
 			return usageError{err}
+		}
+		switch {
+		case *export != "":
+			if w.Twin == nil {
+				continue // torch_ref.py's workloads need no case
+			}
+			c, err := w.Twin(rand.New(rand.NewPCG(*seed, 1)))
+			if err != nil {
+				return fmt.Errorf("bench %s: %w", n, err)
+			}
+			if err := c.Write(*export); err != nil {
+				return fmt.Errorf("bench %s: writing the twin case: %w", n, err)
+			}
+			continue
+		case *profile:
+			if err := bench.Profile(os.Stdout, w, *steps, *warmup, *seed); err != nil {
+				return err
+			}
+			continue
 		}
 		r, err := bench.Run(w, *steps, *warmup, *seed)
 		if err != nil {

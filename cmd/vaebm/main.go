@@ -13,7 +13,7 @@
 //	vaebm check NAME|FILE [key=value ...]
 //	vaebm serve [--addr 127.0.0.1:8787] [--tables DIR]
 //	vaebm report --html DIR
-//	vaebm bench [mlp|conv|langevin|all]
+//	vaebm bench [mlp|conv|langevin|hvae|xlangevin|all]
 //
 // Generated output goes under --out (default $VAEBM_OUT, else ./out); runs
 // are recorded in --db (default $VAEBM_DB, else OUT/vaebm.db), a SQLite file
@@ -175,8 +175,11 @@ const usage = `usage: vaebm [--out DIR] [--db FILE|postgres://…] COMMAND ...
                                   the viewer: runs, a run's curves and images, compare, tables,
                                   plots, on http://127.0.0.1:8787/ (loopback unless --addr says)
   report --html DIR               the viewer's pages as static files in DIR
-  bench [mlp|conv|langevin|all] [--steps N] [--warmup N]
-                                  time the reference workloads (JSON lines, as torch_ref.py)
+  bench [mlp|conv|langevin|hvae|xlangevin|all] [--steps N] [--warmup N] [--profile]
+                                  time the reference workloads (JSON lines, as torch_ref.py);
+                                  --profile: where a step's time goes, op by op;
+  bench peak                      this machine's nominal float32 peak and SGEMM rate
+        --export DIR              write the twin workloads' check cases (bench/twins.py)
 
 Output goes under --out (default $VAEBM_OUT, else ./out). Runs are recorded in --db
 (default $VAEBM_DB, else OUT/vaebm.db): a SQLite file, or a PostgreSQL database

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"time"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -108,6 +109,8 @@ func Compile(b *Builder, cost *G.Node, wrt G.Nodes) (*Program, error) {
 // Run executes the program once.
 func (p *Program) Run() error {
 	var in []G.Value
+	prof := opProfile.Load()
+	var t0 time.Time
 	for i := range p.steps {
 		st := &p.steps[i]
 		if st.op == nil {
@@ -121,6 +124,9 @@ func (p *Program) Run() error {
 		var v G.Value
 		var err error
 		prev := p.vals[i]
+		if prof != nil {
+			t0 = time.Now()
+		}
 		switch {
 		case st.reuse && prev != nil:
 			if v, err = st.op.(G.UsePreallocDoer).UsePreallocDo(prev, in...); err != nil {
@@ -138,6 +144,9 @@ func (p *Program) Run() error {
 			if aliases(v, in) {
 				st.reuse, st.inPlace = false, false
 			}
+		}
+		if prof != nil {
+			prof.add(st.op, in, time.Since(t0))
 		}
 		p.vals[i] = v
 	}
