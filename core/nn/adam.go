@@ -19,6 +19,8 @@ type Adam struct {
 	params []*Param
 	m, v   [][]float32
 	t      int
+	chunks []adamChunk
+	total  int // elements of all parameters
 }
 
 // NewAdam creates an optimiser for ps with betas (0.9, 0.999) and eps 1e-8.
@@ -28,6 +30,10 @@ func NewAdam(ps []*Param, lr float64) *Adam {
 		n := len(p.Data())
 		a.m = append(a.m, make([]float32, n))
 		a.v = append(a.v, make([]float32, n))
+		for lo := 0; lo < n; lo += adamChunkSize {
+			a.chunks = append(a.chunks, adamChunk{len(a.m) - 1, lo, min(lo+adamChunkSize, n), a.total + lo})
+		}
+		a.total += n
 	}
 	return a
 }
@@ -37,30 +43,53 @@ func (a *Adam) Step(grads [][]float32) error {
 	if len(grads) != len(a.params) {
 		return fmt.Errorf("adam: %d gradients for %d parameters", len(grads), len(a.params))
 	}
+	for i, p := range a.params {
+		if len(grads[i]) != len(p.Data()) {
+			return fmt.Errorf("adam: gradient of %s has %d elements, want %d", p.Name, len(grads[i]), len(p.Data()))
+		}
+	}
 	a.t++
 	b1, b2 := a.Beta1, a.Beta2
 	c1 := 1 - math.Pow(b1, float64(a.t))
 	c2 := 1 - math.Pow(b2, float64(a.t))
 	c2prev := 1 - math.Pow(b2, float64(a.t-1))
-	for i, p := range a.params {
-		w, g, m, v := p.Data(), grads[i], a.m[i], a.v[i]
-		if len(g) != len(w) {
-			return fmt.Errorf("adam: gradient of %s has %d elements, want %d", p.Name, len(g), len(w))
-		}
-		for j := range w {
-			gj := float64(g[j]) + a.WeightDecay*float64(w[j])
-			if a.ClipStd > 0 && a.t > 1 {
-				lim := a.ClipStd * math.Sqrt(float64(v[j])/c2prev)
-				gj = math.Max(-lim, math.Min(lim, gj))
+	// Every element's update is independent: each core takes a run of
+	// chunks holding about its share of the elements (the same arithmetic
+	// in any split, so the same result).
+	forWorkers(a.total, func(_, lo, hi int) {
+		for _, ch := range a.chunks {
+			if ch.start < lo || ch.start >= hi {
+				continue
 			}
-			mj := b1*float64(m[j]) + (1-b1)*gj
-			vj := b2*float64(v[j]) + (1-b2)*gj*gj
-			m[j], v[j] = float32(mj), float32(vj)
-			w[j] -= float32(a.LR * (mj / c1) / (math.Sqrt(vj/c2) + a.Eps))
+			a.update(ch, grads, b1, b2, c1, c2, c2prev)
 		}
-	}
+	})
 	return nil
 }
+
+// update applies the step to one chunk.
+func (a *Adam) update(ch adamChunk, grads [][]float32, b1, b2, c1, c2, c2prev float64) {
+	w, g, m, v := a.params[ch.p].Data()[ch.lo:ch.hi], grads[ch.p][ch.lo:ch.hi], a.m[ch.p][ch.lo:ch.hi], a.v[ch.p][ch.lo:ch.hi]
+	for j := range w {
+		gj := float64(g[j]) + a.WeightDecay*float64(w[j])
+		if a.ClipStd > 0 && a.t > 1 {
+			lim := a.ClipStd * math.Sqrt(float64(v[j])/c2prev)
+			gj = math.Max(-lim, math.Min(lim, gj))
+		}
+		mj := b1*float64(m[j]) + (1-b1)*gj
+		vj := b2*float64(v[j]) + (1-b2)*gj*gj
+		m[j], v[j] = float32(mj), float32(vj)
+		w[j] -= float32(a.LR * (mj / c1) / (math.Sqrt(vj/c2) + a.Eps))
+	}
+}
+
+// adamChunk is a range [lo, hi) of parameter p's elements, which start at
+// element start of all the parameters together.
+type adamChunk struct{ p, lo, hi, start int }
+
+// adamChunkSize is the elements per chunk: large enough that handing a
+// chunk to a core costs little, small enough that the cores' shares even out.
+const adamChunkSize = 1 << 14
 
 // AdamState is what a resumed run needs of an optimiser: its moments and step count.
 type AdamState struct {
