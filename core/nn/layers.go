@@ -68,7 +68,7 @@ func Activate(b *Builder, name string, x *G.Node) (*G.Node, error) {
 	case "tanh":
 		return G.Tanh(x)
 	case "softplus":
-		return G.Softplus(x)
+		return Softplus(x)
 	case "linear":
 		return x, nil
 	}

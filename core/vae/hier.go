@@ -300,7 +300,7 @@ func (v *HierVAE) topDown(b *nn.Builder, n int, eps []*G.Node, half, quarter *G.
 		return nil, nil, nil, err
 	}
 	m := b.Scalar(v.MinLogSd)
-	logSd = must(G.Add(must(G.Softplus(must(G.Sub(raw, m)))), m))
+	logSd = must(G.Add(must(nn.Softplus(must(G.Sub(raw, m)))), m))
 	return mu, logSd, terms, nil
 }
 

@@ -89,7 +89,7 @@ func (v *GaussianVAE) Decode(b *nn.Builder, z *G.Node) (mu, logStd *G.Node, err 
 		return nil, nil, err
 	}
 	m := b.Scalar(v.MinLogStd)
-	sp, err := G.Softplus(G.Must(G.Sub(raw, m)))
+	sp, err := nn.Softplus(G.Must(G.Sub(raw, m)))
 	if err != nil {
 		return nil, nil, err
 	}
