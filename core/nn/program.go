@@ -89,6 +89,13 @@ func Compile(b *Builder, cost *G.Node, wrt G.Nodes) (*Program, error) {
 			st.in = append(st.in, j)
 		}
 		if st.op != nil {
+			var kids []*G.Node
+			for it := b.G.From(n.ID()); it.Next(); {
+				kids = append(kids, it.Node().(*G.Node))
+			}
+			if f := fastOp(st.op, kids); f != nil {
+				st.op = f
+			}
 			_, pd := st.op.(G.UsePreallocDoer)
 			_, ud := st.op.(G.UnsafeDoer)
 			st.reuse = pd
