@@ -66,10 +66,10 @@ func BenchmarkSIMDAB(b *testing.B) {
 	benchmarkAB(b, func(on bool) { nn.SIMD = on }, "go", "simd")
 }
 
-// benchmarkAB times the conv and langevin workloads with set(false) (named
+// benchmarkAB times the conv, langevin, hvae and xlangevin workloads with set(false) (named
 // off) and set(true) (named on), alternating step by step.
 func benchmarkAB(b *testing.B, set func(bool), off, on string) {
-	for _, name := range []string{"conv", "langevin"} {
+	for _, name := range abWorkloads {
 		b.Run(name, func(b *testing.B) {
 			w, err := Lookup(name)
 			if err != nil {
@@ -116,3 +116,6 @@ func median(v []float64) float64 {
 	slices.Sort(v)
 	return v[len(v)/2]
 }
+
+// abWorkloads are the workloads benchmarkAB times.
+var abWorkloads = []string{"conv", "langevin", "hvae", "xlangevin"}
