@@ -83,7 +83,32 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"eval/classifier_test_acc", "eval/vae_recon_digit_acc", "eval/data_digit_acc"} {
+	// Both classifiers judge the data, the VAE and the VAEBM: modes, KL,
+	// the share of confidently classified channels, and the KLs' gap.
+	for _, model := range []string{"data", "vae", "vaebm"} {
+		get := func(k string) float64 {
+			v, ok := r.Metrics["eval/"+model+"_"+k]
+			if !ok {
+				t.Errorf("%s: eval/%s_%s not recorded", model, model, k)
+			}
+			return v
+		}
+		for _, k := range []string{"confident_frac", "confident_frac2"} {
+			if v := get(k); !(v >= 0 && v <= 1) {
+				t.Errorf("%s: %s = %v", model, k, v)
+			}
+		}
+		if m := get("modes2"); m < 1 || m > n {
+			t.Errorf("%s: %v modes under the second classifier", model, m)
+		}
+		if kl, kl2, gap := get("kl"), get("kl2"), get("kl_gap"); math.Abs(gap-math.Abs(kl-kl2)) > 1e-12 || kl2 < math.Log(1000/n)-1e-9 {
+			t.Errorf("%s: kl %v, kl2 %v, gap %v", model, kl, kl2, gap)
+		}
+	}
+	if r.Metrics["eval/classifier2_run"] == r.Metrics["eval/classifier_run"] {
+		t.Errorf("one run trained both classifiers (%v)", r.Metrics["eval/classifier_run"])
+	}
+	for _, k := range []string{"eval/classifier_test_acc", "eval/classifier2_test_acc", "eval/vae_recon_digit_acc", "eval/data_digit_acc"} {
 		if acc, ok := r.Metrics[k]; !ok || !(acc >= 0 && acc <= 1) {
 			t.Errorf("%s: %v (recorded: %v)", k, acc, ok)
 		}
