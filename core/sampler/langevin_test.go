@@ -141,12 +141,27 @@ func TestLangevinNoiseFirstStep(t *testing.T) {
 	}
 	for _, tc := range tests {
 		x := [][]float32{append([]float32(nil), start...)}
-		if _, _, err := newSampler(0).Run(context.Background(), rand.New(rand.NewPCG(3, 4)), x, tc.steps, nil); err != nil {
+		xs, es, err := newSampler(0).Run(context.Background(), rand.New(rand.NewPCG(3, 4)), x, tc.steps, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
 		for i, v := range x[0] {
 			if math.Abs(float64(v-tc.want[i])) > 1e-6 {
 				t.Errorf("%s: value %d is %v, want %v", tc.name, i, v, tc.want[i])
+			}
+			if xs[i] != v {
+				t.Errorf("%s: returned x[%d] = %v, the chain is at %v", tc.name, i, xs[i], v)
+			}
+		}
+		// The energies returned (by the forward-only program) are E at the
+		// chains' last states: c·x.
+		for k := range 2 {
+			var e float64
+			for j, cj := range c {
+				e += float64(cj) * float64(tc.want[3*k+j])
+			}
+			if math.Abs(float64(es[k])-e) > 1e-6 {
+				t.Errorf("%s: chain %d's energy %v, want %v", tc.name, k, es[k], e)
 			}
 		}
 	}
