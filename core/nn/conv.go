@@ -519,19 +519,46 @@ func im2col[T float](g convGeom, img, col []T) {
 						clear(row)
 						continue
 					}
-					clear(row[:lo])
-					clear(row[hi:])
+					// At most P columns overhang each side: plain
+					// stores, not a call to clear per row.
+					for j := 0; j < lo; j++ {
+						row[j] = 0
+					}
+					for j := hi; j < len(row); j++ {
+						row[j] = 0
+					}
 					src := plane[ih*g.W:]
 					if g.S == 1 {
 						copy(row[lo:hi], src[lo-g.P+kj:hi-g.P+kj])
-					} else {
-						for ow := lo; ow < hi; ow++ {
-							row[ow] = src[ow*g.S-g.P+kj]
-						}
+						continue
 					}
+					base := lo*g.S - g.P + kj
+					gatherStrided(row[lo:hi], src[base:base+(hi-lo-1)*g.S+1], g.S)
 				}
 			}
 		}
+	}
+}
+
+// gatherStrided sets dst[i] = src[i·stride], with stride 2 (the
+// downsampling convolutions) unrolled.
+func gatherStrided[T float](dst, src []T, stride int) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = src[(len(dst)-1)*stride]
+	if stride == 2 {
+		i := 0
+		for ; i+2 <= len(dst); i += 2 {
+			dst[i], dst[i+1] = src[2*i], src[2*i+2]
+		}
+		if i < len(dst) {
+			dst[i] = src[2*i]
+		}
+		return
+	}
+	for i := range dst {
+		dst[i] = src[i*stride]
 	}
 }
 
