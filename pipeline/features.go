@@ -239,17 +239,7 @@ func (j *featureJudge) logFloor(exp config.Experiment, run *tracker.Run, bar *Ba
 		return err
 	}
 	k := min(j.n, test.N)
-	scores, lines, err := j.evaluate("data (test images)", test.Float32(0, k))
-	if err != nil {
-		return err
-	}
-	for key, v := range scores {
-		run.Log("eval/data_"+key, 0, v)
-	}
-	for _, l := range lines {
-		bar.Say("%s", l)
-	}
-	return nil
+	return logDataScores(run, bar, j, "data (test images)", test.Float32(0, k))
 }
 
 // vae has nothing to add for a stand-in: the samples say it all.

@@ -224,6 +224,23 @@ func logScores(run *tracker.Run, bar *Bar, judge imageJudge, model string, image
 	return judge.caption(scores), run.Flush()
 }
 
+// logDataScores records the judge's scores of real images, the floor a
+// model's scores read against, under eval/data_, and prints its lines
+// (which name the images as what says).
+func logDataScores(run *tracker.Run, bar *Bar, judge imageJudge, what string, images []float32) error {
+	scores, lines, err := judge.evaluate(what, images)
+	if err != nil {
+		return err
+	}
+	for key, v := range scores {
+		run.Log("eval/data_"+key, 0, v)
+	}
+	for _, l := range lines {
+		bar.Say("%s", l)
+	}
+	return nil
+}
+
 // finiteSamples reports samples holding NaN or ±Inf (a diverged model),
 // which no judge can score, with how many there are.
 func finiteSamples(model string, images []float32, dim int) error {

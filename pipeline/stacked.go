@@ -231,17 +231,7 @@ func (j *modeJudge) logFloor(exp config.Experiment, run *tracker.Run, bar *Bar) 
 	if err != nil {
 		return err
 	}
-	scores, lines, err := j.evaluate("data (stacked test images)", test)
-	if err != nil {
-		return err
-	}
-	for key, v := range scores {
-		run.Log("eval/data_"+key, 0, v)
-	}
-	for _, l := range lines {
-		bar.Say("%s", l)
-	}
-	return nil
+	return logDataScores(run, bar, j, "data (stacked test images)", test)
 }
 
 // modeReport is the PacGAN evaluation of a set of StackedMNIST samples.
