@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -94,6 +95,14 @@ func run(ctx context.Context, args []string) int {
 			return exitUsage
 		}
 		g.stageWait = d
+	}
+	if path := os.Getenv("VAEBM_CPUPROFILE"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vaebm:", err)
+			return exitUsage
+		}
+		defer stop()
 	}
 	var err error
 	switch args[0] {
@@ -185,7 +194,8 @@ Output goes under --out (default $VAEBM_OUT, else ./out). Runs are recorded in -
 (default $VAEBM_DB, else OUT/vaebm.db): a SQLite file, or a PostgreSQL database
 (postgres://user@host:port/database) that jobs on many machines share. Jobs that
 share both compute each cached stage once; the others wait for it, up to
-$VAEBM_STAGE_WAIT (default 12h).
+$VAEBM_STAGE_WAIT (default 12h). VAEBM_CPUPROFILE=FILE writes a CPU profile of the
+command to FILE (go tool pprof FILE).
 `
 
 type globals struct {
@@ -201,3 +211,20 @@ func (g globals) options(db *tracker.DB, command string) pipeline.Options {
 }
 
 func (g globals) openDB() (*tracker.DB, error) { return tracker.Open(g.dbPath) }
+
+// startCPUProfile writes a CPU profile of the command to path (for go tool
+// pprof) until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("VAEBM_CPUPROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("VAEBM_CPUPROFILE=%s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
