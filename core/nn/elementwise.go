@@ -31,16 +31,20 @@ func fastOp(op G.Op, in []*G.Node) G.Op {
 	if dt := in[0].Dtype(); dt != tensor.Float32 && dt != tensor.Float64 {
 		return nil
 	}
-	if s := op.String(); strings.HasPrefix(s, "+ ") {
-		return &addOp{shape: a.Clone()}
+	pd, ok := op.(G.UsePreallocDoer)
+	if s := op.String(); ok && strings.HasPrefix(s, "+ ") {
+		return &addOp{shape: a.Clone(), orig: pd}
 	}
 	return nil
 }
 
 // addOp is a + b for two tensors of one shape, split over the cores.
+// Inputs that are views (a slice of another tensor, whose data need not
+// be contiguous) go to gorgonia's op, orig.
 type addOp struct {
 	opBase
 	shape tensor.Shape
+	orig  G.UsePreallocDoer
 }
 
 func (op *addOp) Arity() int    { return 2 }
@@ -60,6 +64,11 @@ func (op *addOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 	if err := checkOut(out, op.shape); err != nil {
 		return nil, err
 	}
+	for _, v := range append([]G.Value{out}, in...) {
+		if d, ok := v.(*tensor.Dense); !ok || d.IsView() || d.DataSize() != op.shape.TotalSize() {
+			return op.orig.UsePreallocDo(out, in...)
+		}
+	}
 	switch a := in[0].Data().(type) {
 	case []float32:
 		addInto(a, in[1].Data().([]float32), out.Data().([]float32))
@@ -72,9 +81,6 @@ func (op *addOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 }
 
 func addInto[T float](a, b, out []T) {
-	if len(a) != len(b) || len(out) != len(a) {
-		panic(fmt.Sprintf("add: %d + %d into %d elements", len(a), len(b), len(out)))
-	}
 	parallel(len(a), func(lo, hi int) {
 		a, b, out := a[lo:hi], b[lo:hi], out[lo:hi]
 		for i := range out {

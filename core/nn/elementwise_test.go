@@ -72,3 +72,33 @@ func abs32(v float32) float32 {
 	}
 	return v
 }
+
+// A view (here rows 1–2 of x, a slice gorgonia does not copy) added to a
+// tensor of its shape gets gorgonia's sum, whichever op runs it.
+func TestFastAddOfView(t *testing.T) {
+	b := NewBuilder()
+	x, xt := b.Input("x", 4, 3)
+	y, yt := b.Input("y", 2, 3)
+	for i := range 12 {
+		xt.Data().([]float32)[i] = float32(i)
+	}
+	for i := range 6 {
+		yt.Data().([]float32)[i] = float32(100 * i)
+	}
+	s := G.Must(G.Slice(x, G.S(1, 3)))
+	out := b.Read(G.Must(G.Add(s, y)))
+	prog, err := Compile(b, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := 0; run < 2; run++ {
+		if err := prog.Run(); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range out.Values() {
+			if want := float32(3+i) + float32(100*i); v != want {
+				t.Fatalf("run %d: sum[%d] = %v, want %v", run, i, v, want)
+			}
+		}
+	}
+}
