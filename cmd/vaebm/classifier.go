@@ -16,7 +16,7 @@ func cmdClassifier(ctx context.Context, g globals, args []string) error {
 	fs := flag.NewFlagSet("classifier", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	set := fs.String("data", "mnist", "mnist (the StackedMNIST mode classifier), fashion-mnist or cifar10 (a feature net)")
-	second := fs.Bool("second", false, "the stand-in's second feature net (another architecture and seed)")
+	second := fs.Bool("second", false, "the second judge (another architecture and seed): a stand-in's second feature net, or StackedMNIST's second mode classifier")
 	steps := fs.Int("steps", 0, "training steps")
 	batch := fs.Int("batch", 0, "batch size")
 	lr := fs.Float64("lr", 0, "Adam learning rate")
@@ -36,7 +36,7 @@ func cmdClassifier(ctx context.Context, g globals, args []string) error {
 	case *set != "mnist":
 		return usageError{fmt.Errorf("classifier: --data %q: want mnist, fashion-mnist or cifar10", *set)}
 	case *second:
-		return usageError{fmt.Errorf("classifier: --second needs --data fashion-mnist or cifar10")}
+		cfg = pipeline.ModeClassifiers[1]
 	}
 	// Flags given override the judge's declared settings.
 	fs.Visit(func(f *flag.Flag) {

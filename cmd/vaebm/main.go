@@ -179,7 +179,8 @@ const usage = `usage: vaebm [--out DIR] [--db FILE|postgres://…] COMMAND ...
                                   exit 1 on a miss, a failed claim or a cell with no run
   classifier [--data mnist|fashion-mnist|cifar10] [--second] [--steps N] [--force]
                                   train (or reuse from the stage cache) a judge: the MNIST mode
-                                  classifier, or a stand-in's first (or --second) feature net
+                                  classifier (--second: StackedMNIST's second one), or a
+                                  stand-in's first (or --second) feature net
   serve [--addr HOST:PORT] [--tables DIR]
                                   the viewer: runs, a run's curves and images, compare, tables,
                                   plots, on http://127.0.0.1:8787/ (loopback unless --addr says)
