@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vaebm/vaebm/config"
 	"github.com/vaebm/vaebm/core/classifier"
 	"github.com/vaebm/vaebm/core/data"
 	"github.com/vaebm/vaebm/core/method"
@@ -175,4 +176,44 @@ func loadClassifierRun(db *tracker.DB, id int64) (*classifier.Net, error) {
 		}
 	}
 	return nil, fmt.Errorf("classifier run %d has no checkpoint artifact", id)
+}
+
+// trainJudgeNets trains (or reuses) a task's two judges, with the
+// experiment's data folder and eval.classifier_steps, and records each one's
+// test accuracy and run in run (eval/classifier_…, eval/classifier2_…).
+func trainJudgeNets(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, cfgs [2]ClassifierConfig) (nets [2]*classifier.Net, runs [2]int64, err error) {
+	for i, cfg := range cfgs {
+		cfg.Dir = exp.Data.Dir
+		if exp.Eval.ClassifierSteps > 0 {
+			cfg.Steps = exp.Eval.ClassifierSteps
+		}
+		net, acc, id, err := Classifier(ctx, opts, cfg)
+		if err != nil {
+			return nets, runs, err
+		}
+		nets[i], runs[i] = net, id
+		run.Log("eval/"+judgeKey("classifier", i)+"_test_acc", 0, acc)
+		run.Log("eval/"+judgeKey("classifier", i)+"_run", 0, float64(id))
+	}
+	return nets, runs, nil
+}
+
+// reopenJudgeNets loads the judges a finished run r recorded. With
+// secondOptional, a run that recorded only the first gets nets[1] nil.
+func reopenJudgeNets(opts Options, r tracker.RunInfo, secondOptional bool) (nets [2]*classifier.Net, runs [2]int64, err error) {
+	for i := range nets {
+		k := "eval/" + judgeKey("classifier", i) + "_run"
+		id, ok := r.Metrics[k]
+		if !ok {
+			if i > 0 && secondOptional {
+				break
+			}
+			return nets, runs, fmt.Errorf("run %d records no judge (%s)", r.ID, k)
+		}
+		if nets[i], err = loadClassifierRun(opts.DB, int64(id)); err != nil {
+			return nets, runs, fmt.Errorf("the judge of run %d: %w", r.ID, err)
+		}
+		runs[i] = int64(id)
+	}
+	return nets, runs, nil
 }

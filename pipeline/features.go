@@ -63,20 +63,9 @@ func standInTask(name string) imageTask {
 			return m.Float32(0, min(n, m.N)), nil
 		},
 		newJudge: func(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) (imageJudge, error) {
-			var nets [2]*classifier.Net
-			var runs [2]int64
-			for i, cfg := range FeatureNets[name] {
-				cfg.Dir = exp.Data.Dir
-				if exp.Eval.ClassifierSteps > 0 {
-					cfg.Steps = exp.Eval.ClassifierSteps
-				}
-				net, acc, id, err := Classifier(ctx, opts, cfg)
-				if err != nil {
-					return nil, err
-				}
-				nets[i], runs[i] = net, id
-				run.Log("eval/"+judgeKey("classifier", i)+"_test_acc", 0, acc)
-				run.Log("eval/"+judgeKey("classifier", i)+"_run", 0, float64(id))
+			nets, runs, err := trainJudgeNets(ctx, exp, opts, run, FeatureNets[name])
+			if err != nil {
+				return nil, err
 			}
 			j, err := newFeatureJudge(exp, opts, set, nets, runs, run.ID, bar)
 			if err != nil {
@@ -85,19 +74,9 @@ func standInTask(name string) imageTask {
 			return j, j.logFloor(exp, run, bar)
 		},
 		reopenJudge: func(_ context.Context, exp config.Experiment, opts Options, r tracker.RunInfo) (imageJudge, error) {
-			var nets [2]*classifier.Net
-			var runs [2]int64
-			for i := range nets {
-				k := "eval/" + judgeKey("classifier", i) + "_run"
-				id, ok := r.Metrics[k]
-				if !ok {
-					return nil, fmt.Errorf("run %d records no feature net (%s)", r.ID, k)
-				}
-				net, err := loadClassifierRun(opts.DB, int64(id))
-				if err != nil {
-					return nil, fmt.Errorf("the feature net of run %d: %w", r.ID, err)
-				}
-				nets[i], runs[i] = net, int64(id)
+			nets, runs, err := reopenJudgeNets(opts, r, false)
+			if err != nil {
+				return nil, err
 			}
 			return newFeatureJudge(exp, opts, set, nets, runs, r.ID, nil)
 		},

@@ -30,20 +30,13 @@ var stackedMNISTTask = imageTask{
 	load:    loadStackedMNIST,
 	heldOut: stackedHeldOut,
 	newJudge: func(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) (imageJudge, error) {
-		var nets [2]*classifier.Net
+		nets, runs, err := trainJudgeNets(ctx, exp, opts, run, ModeClassifiers)
+		if err != nil {
+			return nil, err
+		}
 		var names [2]string
-		for i, ccfg := range ModeClassifiers {
-			ccfg.Dir = exp.Data.Dir
-			if exp.Eval.ClassifierSteps > 0 {
-				ccfg.Steps = exp.Eval.ClassifierSteps
-			}
-			cls, acc, clsRun, err := Classifier(ctx, opts, ccfg)
-			if err != nil {
-				return nil, err
-			}
-			run.Log("eval/"+judgeKey("classifier", i)+"_test_acc", 0, acc)
-			run.Log("eval/"+judgeKey("classifier", i)+"_run", 0, float64(clsRun))
-			nets[i], names[i] = cls, fmt.Sprintf("%s classifier of run %d", ccfg.Arch, clsRun)
+		for i, c := range ModeClassifiers {
+			names[i] = fmt.Sprintf("%s classifier of run %d", c.Arch, runs[i])
 		}
 		j, err := newModeJudge(nets, exp.Eval.ModeSamples, names)
 		if err != nil {
@@ -51,23 +44,15 @@ var stackedMNISTTask = imageTask{
 		}
 		return j, j.logFloor(exp, run, bar)
 	},
+	// A run from before the second classifier is judged by the first alone.
 	reopenJudge: func(_ context.Context, exp config.Experiment, opts Options, r tracker.RunInfo) (imageJudge, error) {
-		var nets [2]*classifier.Net
+		nets, runs, err := reopenJudgeNets(opts, r, true)
+		if err != nil {
+			return nil, err
+		}
 		var names [2]string
-		for i := range nets {
-			k := "eval/" + judgeKey("classifier", i) + "_run"
-			clsID, ok := r.Metrics[k]
-			if !ok {
-				if i > 0 {
-					break // a run from before the second classifier: judged by the first alone
-				}
-				return nil, fmt.Errorf("run %d records no classifier run (%s)", r.ID, k)
-			}
-			cls, err := loadClassifierRun(opts.DB, int64(clsID))
-			if err != nil {
-				return nil, fmt.Errorf("the classifier of run %d: %w", r.ID, err)
-			}
-			nets[i], names[i] = cls, fmt.Sprintf("classifier of run %d", int64(clsID))
+		for i, id := range runs {
+			names[i] = fmt.Sprintf("classifier of run %d", id)
 		}
 		return newModeJudge(nets, exp.Eval.ModeSamples, names)
 	},
