@@ -109,3 +109,25 @@ func BenchmarkAvgPoolAB(b *testing.B) {
 		})
 	}
 }
+
+// Upsampling repeats every pixel into a k×k block, for k = 1, 2 and 3.
+func TestUpsampleBlocks(t *testing.T) {
+	for _, k := range []int{1, 2, 3} {
+		s := tensor.Shape{2, 3, 4, 5}
+		x := make([]float32, s.TotalSize())
+		for i := range x {
+			x[i] = float32(i)
+		}
+		y := make([]float32, s.TotalSize()*k*k)
+		upsample(k, s, x, y)
+		for pl := 0; pl < 6; pl++ {
+			for i := 0; i < 4*k; i++ {
+				for j := 0; j < 5*k; j++ {
+					if got, want := y[(pl*4*k+i)*5*k+j], x[(pl*4+i/k)*5+j/k]; got != want {
+						t.Fatalf("k %d: y[%d][%d][%d] = %v, want %v", k, pl, i, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}
