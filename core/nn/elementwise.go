@@ -64,10 +64,8 @@ func (op *addOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 	if err := checkOut(out, op.shape); err != nil {
 		return nil, err
 	}
-	for _, v := range append([]G.Value{out}, in...) {
-		if d, ok := v.(*tensor.Dense); !ok || d.IsView() || d.DataSize() != op.shape.TotalSize() {
-			return op.orig.UsePreallocDo(out, in...)
-		}
+	if !op.plain(out) || !op.plain(in[0]) || !op.plain(in[1]) {
+		return op.orig.UsePreallocDo(out, in...)
 	}
 	switch a := in[0].Data().(type) {
 	case []float32:
@@ -78,6 +76,13 @@ func (op *addOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("add: unsupported data %T", a)
 	}
 	return out, nil
+}
+
+// plain reports whether v is a dense tensor of the op's size that owns
+// contiguous data (not a view).
+func (op *addOp) plain(v G.Value) bool {
+	d, ok := v.(*tensor.Dense)
+	return ok && !d.IsView() && d.DataSize() == op.shape.TotalSize()
 }
 
 func addInto[T float](a, b, out []T) {

@@ -80,19 +80,16 @@ func Compile(b *Builder, cost *G.Node, wrt G.Nodes) (*Program, error) {
 			continue
 		}
 		st := step{node: n, op: n.Op()}
+		var kids []*G.Node
 		for it := b.G.From(n.ID()); it.Next(); {
 			c := it.Node().(*G.Node)
 			j, ok := p.index[c]
 			if !ok {
 				return nil, fmt.Errorf("compiling graph: %v needs %v, not yet computed", n, c)
 			}
-			st.in = append(st.in, j)
+			st.in, kids = append(st.in, j), append(kids, c)
 		}
 		if st.op != nil {
-			var kids []*G.Node
-			for it := b.G.From(n.ID()); it.Next(); {
-				kids = append(kids, it.Node().(*G.Node))
-			}
 			if f := fastOp(st.op, kids); f != nil {
 				st.op = f
 			}
