@@ -81,19 +81,11 @@ type Result struct {
 
 // Run times steps steps of w after warmup untimed ones.
 func Run(w Workload, steps, warmup int, seed uint64) (Result, error) {
-	if steps <= 0 {
-		steps = w.DefaultSteps
-	}
-	step, err := w.Setup(rand.New(rand.NewPCG(seed, 1)))
+	step, steps, err := warmedUp(w, steps, warmup, seed)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", w.Name, err)
+		return Result{}, err
 	}
 	per := max(w.Transitions, 1)
-	for i := 0; i < warmup; i++ {
-		if err := step(); err != nil {
-			return Result{}, fmt.Errorf("%s: warm-up step %d: %w", w.Name, i, err)
-		}
-	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	times := make([]float64, steps)
@@ -122,6 +114,24 @@ func Run(w Workload, steps, warmup int, seed uint64) (Result, error) {
 		AllocMiBPerSt: round3(float64(after.TotalAlloc-before.TotalAlloc) / float64(steps*per) / (1 << 20)),
 		GFLOPPerStep:  round3(flops / 1e9), GFLOPS: math.Round(flops/1e6/med*10) / 10,
 	}, nil
+}
+
+// warmedUp builds w from seed and runs warmup untimed steps; it returns
+// the step and how many to time (steps, or w's default when steps ≤ 0).
+func warmedUp(w Workload, steps, warmup int, seed uint64) (func() error, int, error) {
+	if steps <= 0 {
+		steps = w.DefaultSteps
+	}
+	step, err := w.Setup(rand.New(rand.NewPCG(seed, 1)))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", w.Name, err)
+	}
+	for i := 0; i < warmup; i++ {
+		if err := step(); err != nil {
+			return nil, 0, fmt.Errorf("%s: warm-up step %d: %w", w.Name, i, err)
+		}
+	}
+	return step, steps, nil
 }
 
 // Print writes r as one JSON line.
@@ -270,17 +280,9 @@ func setupLangevin(rng *rand.Rand) (func() error, error) {
 // its calls, time and arithmetic rate per step, longest first, then what
 // the step spent outside the graphs (optimizer, sampler and data code).
 func Profile(out io.Writer, w Workload, steps, warmup int, seed uint64) error {
-	if steps <= 0 {
-		steps = w.DefaultSteps
-	}
-	step, err := w.Setup(rand.New(rand.NewPCG(seed, 1)))
+	step, steps, err := warmedUp(w, steps, warmup, seed)
 	if err != nil {
-		return fmt.Errorf("%s: %w", w.Name, err)
-	}
-	for i := 0; i < warmup; i++ {
-		if err := step(); err != nil {
-			return fmt.Errorf("%s: warm-up step %d: %w", w.Name, i, err)
-		}
+		return err
 	}
 	nn.StartOpProfile()
 	t0 := time.Now()

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -90,8 +89,4 @@ func cpuInfo() (mhz float64, flopPerCycle int) {
 		}
 	}
 	return mhz, flopPerCycle
-}
-
-func (p Peak) String() string {
-	return fmt.Sprintf("peak: %d cores × %.0f MHz × %d FLOP/cycle = %.1f GFLOP/s nominal; SGEMM %.1f GFLOP/s", p.Cores, p.MHz, p.FLOPPerCycle, p.NominalGFLOPS, p.SGEMMGFLOPS)
 }

@@ -30,9 +30,10 @@ func cmdBench(args []string) error {
 			continue
 		}
 		flags = append(flags, a)
-		f := fs.Lookup(strings.TrimLeft(a, "-"))
-		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); f != nil && ok && bf.IsBoolFlag() {
-			continue
+		if f := fs.Lookup(strings.TrimLeft(a, "-")); f != nil {
+			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+				continue
+			}
 		}
 		if !strings.Contains(a, "=") && i+1 < len(args) {
 			i++

@@ -188,8 +188,9 @@ const usage = `usage: vaebm [--out DIR] [--db FILE|postgres://…] COMMAND ...
   bench [mlp|conv|langevin|hvae|xlangevin|all] [--steps N] [--warmup N] [--profile]
                                   time the reference workloads (JSON lines, as torch_ref.py);
                                   --profile: where a step's time goes, op by op;
+                                  --export DIR: write the twin workloads' check cases
+                                  (bench/twins.py) instead
   bench peak                      this machine's nominal float32 peak and SGEMM rate
-        --export DIR              write the twin workloads' check cases (bench/twins.py)
 
 Output goes under --out (default $VAEBM_OUT, else ./out). Runs are recorded in --db
 (default $VAEBM_DB, else OUT/vaebm.db): a SQLite file, or a PostgreSQL database

@@ -39,6 +39,7 @@ func TestBadInputExitCodes(t *testing.T) {
 		{"resume unknown run", []string{"--out", dir, "run", "--resume", "42"}, exitFailure},
 		{"resume with a file", []string{"--out", dir, "run", "--resume", "1", "x.yaml"}, exitUsage},
 		{"unknown workload", []string{"bench", "resnet9"}, exitUsage},
+		{"unknown bench flag", []string{"bench", "--bogus", "mlp"}, exitUsage},
 		{"serve without a database", []string{"--out", filepath.Join(dir, "empty"), "serve"}, exitFailure},
 		{"serve a corrupt database", []string{"--out", corruptDB, "serve", "--addr", "127.0.0.1:0"}, exitFailure},
 		{"serve with an argument", []string{"--out", dir, "serve", "now"}, exitUsage},
