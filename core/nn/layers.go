@@ -187,6 +187,63 @@ func (c *Conv) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 	return y, nil
 }
 
+// ForwardShared applies convolutions that read the same input x as one:
+// their kernels (and biases) are joined along the output channels, one
+// convolution runs, and its output is cut back into one map per layer.
+// The result is each layer's Forward(b, x), but x is unfolded once, not
+// once per layer, and the GEMM has all their output rows: the
+// hierarchical VAE's four 32→2 prior and posterior convolutions of one
+// decoder state cost nearly what one does. The layers keep their own
+// parameters (and checkpoints their names); they must agree in input
+// channels, kernel size, stride, padding and in having a bias.
+func ForwardShared(b *Builder, x *G.Node, convs ...*Conv) ([]*G.Node, error) {
+	if len(convs) == 1 {
+		y, err := convs[0].Forward(b, x)
+		return []*G.Node{y}, err
+	}
+	first := convs[0]
+	var ks, bs []*G.Node
+	for _, c := range convs {
+		if ws, w0 := c.W.T.Shape(), first.W.T.Shape(); ws[1] != w0[1] || ws[2] != w0[2] || ws[3] != w0[3] ||
+			c.Stride != first.Stride || c.Pad != first.Pad || (c.B == nil) != (first.B == nil) {
+			return nil, fmt.Errorf("%s and %s cannot run as one convolution (kernels %v and %v, stride %d and %d, padding %d and %d, bias %v and %v)",
+				first.W.Name, c.W.Name, w0, ws, first.Stride, c.Stride, first.Pad, c.Pad, first.B != nil, c.B != nil)
+		}
+		k, err := c.kernel(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.W.Name, err)
+		}
+		ks = append(ks, k)
+		if c.B != nil {
+			bs = append(bs, b.Node(c.B))
+		}
+	}
+	k, err := ConcatAxis(0, ks...)
+	if err != nil {
+		return nil, fmt.Errorf("%s…: %w", first.W.Name, err)
+	}
+	var bias *G.Node
+	if len(bs) > 0 {
+		if bias, err = ConcatAxis(0, bs...); err != nil {
+			return nil, fmt.Errorf("%s…: %w", first.W.Name, err)
+		}
+	}
+	y, err := Conv2D(x, k, bias, first.Stride, first.Pad)
+	if err != nil {
+		return nil, fmt.Errorf("%s…: %w", first.W.Name, err)
+	}
+	out := make([]*G.Node, len(convs))
+	lo := 0
+	for i, c := range convs {
+		o := c.W.T.Shape()[0]
+		if out[i], err = SliceAxis(y, 1, lo, lo+o); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.W.Name, err)
+		}
+		lo += o
+	}
+	return out, nil
+}
+
 // Params returns W and, if present, B, the gain and the buffers of
 // spectral normalisation.
 func (c *Conv) Params() []*Param {

@@ -252,22 +252,29 @@ func (v *HierVAE) topDown(b *nn.Builder, n int, eps []*G.Node, half, quarter *G.
 				return nil, nil, nil, err
 			}
 		}
+		// The prior's and the posterior's convolutions of h run as one
+		// (nn.ForwardShared), as do the posterior's of the encoder state.
+		fromH := []*nn.Conv{v.prior[l][0], v.prior[l][1]}
+		if half != nil {
+			fromH = append(fromH, v.post[l][0], v.post[l][1])
+		}
+		hs, err := nn.ForwardShared(b, h, fromH...)
+		if err != nil {
+			return nil, nil, nil, err
+		}
 		var t groupTerms
-		if t.pMu, err = v.prior[l][0].Forward(b, h); err != nil {
-			return nil, nil, nil, err
-		}
-		if t.pLogSd, err = v.prior[l][1].Forward(b, h); err != nil {
-			return nil, nil, nil, err
-		}
-		t.pMu, t.pLogSd = softClamp(b, t.pMu), softClamp(b, t.pLogSd)
+		t.pMu, t.pLogSd = softClamp(b, hs[0]), softClamp(b, hs[1])
 		mean, logSd := t.pMu, t.pLogSd
 		if half != nil {
 			enc := quarter
 			if l >= v.Groups[0] {
 				enc = half
 			}
-			dmu := must(G.Add(must(v.post[l][0].Forward(b, h)), must(v.postEnc[l][0].Forward(b, enc))))
-			dls := must(G.Add(must(v.post[l][1].Forward(b, h)), must(v.postEnc[l][1].Forward(b, enc))))
+			es, err := nn.ForwardShared(b, enc, v.postEnc[l][0], v.postEnc[l][1])
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			dmu, dls := must(G.Add(hs[2], es[0])), must(G.Add(hs[3], es[1]))
 			t.qMu, t.qLogSd = softClamp(b, must(G.Add(t.pMu, dmu))), softClamp(b, must(G.Add(t.pLogSd, dls)))
 			mean, logSd = t.qMu, t.qLogSd
 		}
@@ -292,13 +299,11 @@ func (v *HierVAE) topDown(b *nn.Builder, n int, eps []*G.Node, half, quarter *G.
 	if h, err = v.decCells[len(v.decCells)-1].forward(b, h); err != nil {
 		return nil, nil, nil, err
 	}
-	if mu, err = v.outMu.Forward(b, h); err != nil {
-		return nil, nil, nil, err
-	}
-	raw, err := v.outLogSd.Forward(b, h)
+	out, err := nn.ForwardShared(b, h, v.outMu, v.outLogSd)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	mu, raw := out[0], out[1]
 	m := b.Scalar(v.MinLogSd)
 	logSd = must(G.Add(must(nn.Softplus(must(G.Sub(raw, m)))), m))
 	return mu, logSd, terms, nil
