@@ -138,7 +138,9 @@ type iwaeLL struct{ test, test10, grid []float64 }
 // integration on the grid. A VAE alone is reported as its IWAE bound,
 // with the mass it puts on the grid. Metrics are NAME_ll and NAME_ll_se
 // per model, with NAME_log_z and where the unnormalised density peaks for
-// those with an energy.
+// those with an energy, and for every density (the true one included) the
+// share of its mass within 3σ of a mode centre, NAME_density_near_mode_3sd:
+// what Fig. 4's samples would show near the modes if their chains mixed.
 func evaluateToy(ctx context.Context, exp config.Experiment, d data.Gaussians25, models []method.Model, rng *rand.Rand, bar *Bar) (*toyEval, error) {
 	out := map[string]float64{}
 	e := exp.Eval
@@ -157,6 +159,17 @@ func evaluateToy(ctx context.Context, exp config.Experiment, d data.Gaussians25,
 		trueGrid[i] = d.LogDensity(float64(pts[2*i]), float64(pts[2*i+1]))
 	}
 	out["true_grid_mass"] = math.Exp(grid.LogIntegral(trueGrid))
+	nearMass := func(name string, logf []float64) error {
+		v, err := metrics.MassNearModes(grid, logf, d.Means(), d.Std, 3)
+		if err != nil {
+			return fmt.Errorf("%s density: %w", name, err)
+		}
+		out[name+"_density_near_mode_3sd"] = v
+		return nil
+	}
+	if err := nearMass("true", trueGrid); err != nil {
+		return nil, err
+	}
 	all := append(append([]float32(nil), test...), pts...)
 	ev := &toyEval{metrics: out, grid: grid, trueGrid: trueGrid}
 
@@ -180,6 +193,9 @@ func evaluateToy(ctx context.Context, exp config.Experiment, d data.Gaussians25,
 			out[m.Name+"_ll_k10"], _ = metrics.MeanSE(base.test10)
 			out[m.Name+"_grid_mass"] = math.Exp(grid.LogIntegral(base.grid))
 			ev.densities = append(ev.densities, toyDensity{m.Title + " (IWAE)", base.grid})
+			if err := nearMass(m.Name, base.grid); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		// One compiled energy program serves test and grid points alike.
@@ -220,6 +236,9 @@ func evaluateToy(ctx context.Context, exp config.Experiment, d data.Gaussians25,
 			density[i] = u - logZ
 		}
 		ev.densities = append(ev.densities, toyDensity{m.Title, density})
+		if err := nearMass(m.Name, density); err != nil {
+			return nil, err
+		}
 	}
 	out["test_points"] = float64(n)
 	out["iwae_samples"] = float64(e.IWAESamples)

@@ -76,3 +76,40 @@ func NearModes(points []float32, centres [][2]float64, std, k float64) (near, sh
 	}
 	return near, shareMin, shareMax, nil
 }
+
+// MassNearModes is NearModes' share for a density instead of a sample:
+// the share of a density's mass on the grid g that lies in the cells whose
+// centre is within k·std of one of the centres. logf is the log density
+// (normalised or not) at g.Points(). For Fig. 4 it tells whether a short
+// share of samples near the modes comes from the model or from its
+// sampler: a chain that has mixed gives its density's share.
+func MassNearModes(g Grid2D, logf []float64, centres [][2]float64, std, k float64) (float64, error) {
+	if len(logf) != g.N*g.N || len(centres) == 0 || !(std > 0) || !(k > 0) {
+		return 0, fmt.Errorf("mass near modes: %d values on a %d×%d grid, %d centres, std %v, k %v", len(logf), g.N, g.N, len(centres), std, k)
+	}
+	top := math.Inf(-1)
+	for i, v := range logf {
+		if math.IsNaN(v) {
+			return 0, fmt.Errorf("mass near modes: log density %d is NaN", i)
+		}
+		top = math.Max(top, v)
+	}
+	if math.IsInf(top, 0) {
+		return 0, fmt.Errorf("mass near modes: the density is %v everywhere", top)
+	}
+	r2 := k * k * std * std
+	pts := g.Points()
+	var near, all float64
+	for i, v := range logf {
+		w := math.Exp(v - top)
+		all += w
+		x, y := float64(pts[2*i]), float64(pts[2*i+1])
+		for _, c := range centres {
+			if dx, dy := x-c[0], y-c[1]; dx*dx+dy*dy <= r2 {
+				near += w
+				break
+			}
+		}
+	}
+	return near / all, nil
+}

@@ -66,3 +66,50 @@ func TestNearModes(t *testing.T) {
 		t.Error("an odd number of values was accepted")
 	}
 }
+
+// A Gaussian's mass within 3σ of its centre is 1 − e^−4.5 = 0.9889 (in 2-D
+// the squared radius over σ² is χ² with 2 degrees of freedom); a flat
+// density's share is the discs' area over the grid's; a density that sits
+// between the centres has none near them.
+func TestMassNearModes(t *testing.T) {
+	g := NewGrid2D(-1, 1, 400)
+	pts := g.Points()
+	const std = 0.1
+	density := func(f func(x, y float64) float64) []float64 {
+		out := make([]float64, len(pts)/2)
+		for i := range out {
+			out[i] = f(float64(pts[2*i]), float64(pts[2*i+1]))
+		}
+		return out
+	}
+	centres := [][2]float64{{-0.5, 0}, {0.5, 0}}
+	tests := []struct {
+		name string
+		logf []float64
+		want float64
+		tol  float64
+	}{
+		{"gaussian", density(func(x, y float64) float64 { return -((x-0.5)*(x-0.5) + y*y) / (2 * std * std) }), 1 - math.Exp(-4.5), 2e-3},
+		{"flat", density(func(x, y float64) float64 { return 7 }), 2 * math.Pi * 0.09 / 4, 3e-3},
+		{"between", density(func(x, y float64) float64 { return -(x*x + y*y) / (2 * 0.01 * 0.01) }), 0, 1e-12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := MassNearModes(g, tc.logf, centres, std, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(got-tc.want) > tc.tol {
+				t.Errorf("mass near modes %v, want %v ± %v", got, tc.want, tc.tol)
+			}
+		})
+	}
+	if _, err := MassNearModes(g, make([]float64, 3), centres, std, 3); err == nil {
+		t.Error("a density of the wrong size was accepted")
+	}
+	nan := make([]float64, g.N*g.N)
+	nan[5] = math.NaN()
+	if _, err := MassNearModes(g, nan, centres, std, 3); err == nil {
+		t.Error("a NaN density was accepted")
+	}
+}
