@@ -139,8 +139,10 @@ type iwaeLL struct{ test, test10, grid []float64 }
 // with the mass it puts on the grid. Metrics are NAME_ll and NAME_ll_se
 // per model, with NAME_log_z and where the unnormalised density peaks for
 // those with an energy, and for every density (the true one included) the
-// share of its mass within 3σ of a mode centre, NAME_density_near_mode_3sd:
-// what Fig. 4's samples would show near the modes if their chains mixed.
+// share of its mass within 3σ of a mode centre, NAME_density_near_mode_3sd,
+// and the least and most of it a mode gets (NAME_density_mode_share_min,
+// _max): what Fig. 4's samples would show near the modes if their chains
+// mixed.
 func evaluateToy(ctx context.Context, exp config.Experiment, d data.Gaussians25, models []method.Model, rng *rand.Rand, bar *Bar) (*toyEval, error) {
 	out := map[string]float64{}
 	e := exp.Eval
@@ -160,11 +162,12 @@ func evaluateToy(ctx context.Context, exp config.Experiment, d data.Gaussians25,
 	}
 	out["true_grid_mass"] = math.Exp(grid.LogIntegral(trueGrid))
 	nearMass := func(name string, logf []float64) error {
-		v, err := metrics.MassNearModes(grid, logf, d.Means(), d.Std, 3)
+		v, lo, hi, err := metrics.MassNearModes(grid, logf, d.Means(), d.Std, 3)
 		if err != nil {
 			return fmt.Errorf("%s density: %w", name, err)
 		}
 		out[name+"_density_near_mode_3sd"] = v
+		out[name+"_density_mode_share_min"], out[name+"_density_mode_share_max"] = lo, hi
 		return nil
 	}
 	if err := nearMass("true", trueGrid); err != nil {

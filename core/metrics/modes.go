@@ -77,39 +77,50 @@ func NearModes(points []float32, centres [][2]float64, std, k float64) (near, sh
 	return near, shareMin, shareMax, nil
 }
 
-// MassNearModes is NearModes' share for a density instead of a sample:
-// the share of a density's mass on the grid g that lies in the cells whose
-// centre is within k·std of one of the centres. logf is the log density
+// MassNearModes is NearModes for a density instead of a sample: the share
+// of a density's mass on the grid g that lies in the cells whose centre is
+// within k·std of one of the centres, and the least and most of that mass
+// any centre gets, as multiples of the even share. logf is the log density
 // (normalised or not) at g.Points(). For Fig. 4 it tells whether a short
-// share of samples near the modes comes from the model or from its
-// sampler: a chain that has mixed gives its density's share.
-func MassNearModes(g Grid2D, logf []float64, centres [][2]float64, std, k float64) (float64, error) {
+// or uneven share of samples near the modes comes from the model or from
+// its sampler: a chain that has mixed gives its density's numbers.
+func MassNearModes(g Grid2D, logf []float64, centres [][2]float64, std, k float64) (near, shareMin, shareMax float64, err error) {
 	if len(logf) != g.N*g.N || len(centres) == 0 || !(std > 0) || !(k > 0) {
-		return 0, fmt.Errorf("mass near modes: %d values on a %d×%d grid, %d centres, std %v, k %v", len(logf), g.N, g.N, len(centres), std, k)
+		return 0, 0, 0, fmt.Errorf("mass near modes: %d values on a %d×%d grid, %d centres, std %v, k %v", len(logf), g.N, g.N, len(centres), std, k)
 	}
 	top := math.Inf(-1)
 	for i, v := range logf {
 		if math.IsNaN(v) {
-			return 0, fmt.Errorf("mass near modes: log density %d is NaN", i)
+			return 0, 0, 0, fmt.Errorf("mass near modes: log density %d is NaN", i)
 		}
 		top = math.Max(top, v)
 	}
 	if math.IsInf(top, 0) {
-		return 0, fmt.Errorf("mass near modes: the density is %v everywhere", top)
+		return 0, 0, 0, fmt.Errorf("mass near modes: the density is %v everywhere", top)
 	}
 	r2 := k * k * std * std
 	pts := g.Points()
-	var near, all float64
+	mass := make([]float64, len(centres))
+	var nearMass, all float64
 	for i, v := range logf {
 		w := math.Exp(v - top)
 		all += w
 		x, y := float64(pts[2*i]), float64(pts[2*i+1])
-		for _, c := range centres {
-			if dx, dy := x-c[0], y-c[1]; dx*dx+dy*dy <= r2 {
-				near += w
+		for c, m := range centres {
+			if dx, dy := x-m[0], y-m[1]; dx*dx+dy*dy <= r2 {
+				mass[c] += w
+				nearMass += w
 				break
 			}
 		}
 	}
-	return near / all, nil
+	if nearMass == 0 {
+		return 0, 0, 0, nil
+	}
+	shareMin, shareMax = math.Inf(1), 0
+	for _, m := range mass {
+		s := m / nearMass * float64(len(centres))
+		shareMin, shareMax = math.Min(shareMin, s), math.Max(shareMax, s)
+	}
+	return nearMass / all, shareMin, shareMax, nil
 }

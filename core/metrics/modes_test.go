@@ -68,9 +68,10 @@ func TestNearModes(t *testing.T) {
 }
 
 // A Gaussian's mass within 3σ of its centre is 1 − e^−4.5 = 0.9889 (in 2-D
-// the squared radius over σ² is χ² with 2 degrees of freedom); a flat
-// density's share is the discs' area over the grid's; a density that sits
-// between the centres has none near them.
+// the squared radius over σ² is χ² with 2 degrees of freedom), all at that
+// centre (shares 0 and 2 of two); a flat density's share is the discs'
+// area over the grid's, split evenly; a density that sits between the
+// centres has (all but a trace, split evenly) none near them; a mixture of 3:1 gives shares 1.5 and 0.5.
 func TestMassNearModes(t *testing.T) {
 	g := NewGrid2D(-1, 1, 400)
 	pts := g.Points()
@@ -84,32 +85,40 @@ func TestMassNearModes(t *testing.T) {
 	}
 	centres := [][2]float64{{-0.5, 0}, {0.5, 0}}
 	tests := []struct {
-		name string
-		logf []float64
-		want float64
-		tol  float64
+		name       string
+		logf       []float64
+		want       float64
+		tol        float64
+		minS, maxS float64
 	}{
-		{"gaussian", density(func(x, y float64) float64 { return -((x-0.5)*(x-0.5) + y*y) / (2 * std * std) }), 1 - math.Exp(-4.5), 2e-3},
-		{"flat", density(func(x, y float64) float64 { return 7 }), 2 * math.Pi * 0.09 / 4, 3e-3},
-		{"between", density(func(x, y float64) float64 { return -(x*x + y*y) / (2 * 0.01 * 0.01) }), 0, 1e-12},
+		{"gaussian", density(func(x, y float64) float64 { return -((x-0.5)*(x-0.5) + y*y) / (2 * std * std) }), 1 - math.Exp(-4.5), 2e-3, 0, 2},
+		{"flat", density(func(x, y float64) float64 { return 7 }), 2 * math.Pi * 0.09 / 4, 3e-3, 1, 1},
+		{"between", density(func(x, y float64) float64 { return -(x*x + y*y) / (2 * 0.01 * 0.01) }), 0, 1e-12, 1, 1}, // a trace near both, evenly
+		{"3:1", density(func(x, y float64) float64 {
+			g := func(cx float64) float64 { return math.Exp(-((x-cx)*(x-cx) + y*y) / (2 * std * std)) }
+			return math.Log(3*g(-0.5) + g(0.5))
+		}), 1 - math.Exp(-4.5), 2e-3, 0.5, 1.5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := MassNearModes(g, tc.logf, centres, std, 3)
+			got, lo, hi, err := MassNearModes(g, tc.logf, centres, std, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if math.Abs(got-tc.want) > tc.tol {
 				t.Errorf("mass near modes %v, want %v ± %v", got, tc.want, tc.tol)
 			}
+			if math.Abs(lo-tc.minS) > 1e-3 || math.Abs(hi-tc.maxS) > 1e-3 {
+				t.Errorf("shares [%v, %v], want [%v, %v]", lo, hi, tc.minS, tc.maxS)
+			}
 		})
 	}
-	if _, err := MassNearModes(g, make([]float64, 3), centres, std, 3); err == nil {
+	if _, _, _, err := MassNearModes(g, make([]float64, 3), centres, std, 3); err == nil {
 		t.Error("a density of the wrong size was accepted")
 	}
 	nan := make([]float64, g.N*g.N)
 	nan[5] = math.NaN()
-	if _, err := MassNearModes(g, nan, centres, std, 3); err == nil {
+	if _, _, _, err := MassNearModes(g, nan, centres, std, 3); err == nil {
 		t.Error("a NaN density was accepted")
 	}
 }
