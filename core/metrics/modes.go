@@ -54,27 +54,44 @@ func NearModes(points []float32, centres [][2]float64, std, k float64) (near, sh
 		if math.IsNaN(x) || math.IsNaN(y) {
 			return 0, 0, 0, fmt.Errorf("near modes: point %d is NaN", i/2)
 		}
-		best, bestD := -1, math.Inf(1)
-		for c, m := range centres {
-			if d := (x-m[0])*(x-m[0]) + (y-m[1])*(y-m[1]); d < bestD {
-				best, bestD = c, d
-			}
-		}
-		if bestD <= r2 {
-			counts[best]++
+		if c := nearestWithin(x, y, centres, r2); c >= 0 {
+			counts[c]++
 			nNear++
 		}
 	}
 	near = float64(nNear) / float64(len(points)/2)
-	if nNear == 0 {
-		return near, 0, 0, nil
-	}
-	shareMin, shareMax = math.Inf(1), 0
-	for _, c := range counts {
-		s := float64(c) / float64(nNear) * float64(len(centres))
-		shareMin, shareMax = math.Min(shareMin, s), math.Max(shareMax, s)
-	}
+	shareMin, shareMax = shareRange(counts, float64(nNear))
 	return near, shareMin, shareMax, nil
+}
+
+// nearestWithin returns the index of the centre nearest to (x, y) if its
+// squared distance is at most r2, else −1.
+func nearestWithin(x, y float64, centres [][2]float64, r2 float64) int {
+	best, bestD := -1, math.Inf(1)
+	for c, m := range centres {
+		if d := (x-m[0])*(x-m[0]) + (y-m[1])*(y-m[1]); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD > r2 {
+		return -1
+	}
+	return best
+}
+
+// shareRange returns the least and most of near (the weight near any
+// centre) that one centre holds, as multiples of the even share; 0 and 0
+// when nothing is near.
+func shareRange[T int | float64](perCentre []T, near float64) (lo, hi float64) {
+	if near == 0 {
+		return 0, 0
+	}
+	lo, hi = math.Inf(1), 0
+	for _, w := range perCentre {
+		s := float64(w) / near * float64(len(perCentre))
+		lo, hi = math.Min(lo, s), math.Max(hi, s)
+	}
+	return lo, hi
 }
 
 // MassNearModes is NearModes for a density instead of a sample: the share
@@ -105,22 +122,11 @@ func MassNearModes(g Grid2D, logf []float64, centres [][2]float64, std, k float6
 	for i, v := range logf {
 		w := math.Exp(v - top)
 		all += w
-		x, y := float64(pts[2*i]), float64(pts[2*i+1])
-		for c, m := range centres {
-			if dx, dy := x-m[0], y-m[1]; dx*dx+dy*dy <= r2 {
-				mass[c] += w
-				nearMass += w
-				break
-			}
+		if c := nearestWithin(float64(pts[2*i]), float64(pts[2*i+1]), centres, r2); c >= 0 {
+			mass[c] += w
+			nearMass += w
 		}
 	}
-	if nearMass == 0 {
-		return 0, 0, 0, nil
-	}
-	shareMin, shareMax = math.Inf(1), 0
-	for _, m := range mass {
-		s := m / nearMass * float64(len(centres))
-		shareMin, shareMax = math.Min(shareMin, s), math.Max(shareMax, s)
-	}
+	shareMin, shareMax = shareRange(mass, nearMass)
 	return nearMass / all, shareMin, shareMax, nil
 }

@@ -11,7 +11,7 @@ import (
 
 // ConcatAxis joins xs, of equal shape but for their sizes along axis, into
 // one contiguous tensor. With SliceAxis it lets several convolutions that
-// read the same input run as one (Conv.ForwardShared); gorgonia's Concat
+// read the same input run as one (ForwardShared); gorgonia's Concat
 // and Slice would do, but its slices are views, which the executor's own
 // element-wise ops leave to gorgonia's slower ones (elementwise.go).
 func ConcatAxis(axis int, xs ...*G.Node) (*G.Node, error) {

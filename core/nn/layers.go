@@ -197,6 +197,9 @@ func (c *Conv) Forward(b *Builder, x *G.Node) (*G.Node, error) {
 // parameters (and checkpoints their names); they must agree in input
 // channels, kernel size, stride, padding and in having a bias.
 func ForwardShared(b *Builder, x *G.Node, convs ...*Conv) ([]*G.Node, error) {
+	if len(convs) == 0 {
+		return nil, fmt.Errorf("ForwardShared: no convolutions")
+	}
 	if len(convs) == 1 {
 		y, err := convs[0].Forward(b, x)
 		return []*G.Node{y}, err
