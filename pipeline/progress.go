@@ -70,8 +70,37 @@ func (b *Bar) Say(format string, args ...any) {
 	if b == nil || b.w == nil {
 		return
 	}
-	if b.label != "" {
-		fmt.Fprint(b.w, b.label)
+	// One write per line, so that lines of bars beside each other do not
+	// interleave.
+	fmt.Fprintf(b.w, "%s"+format+"\n", append([]any{b.label}, args...)...)
+}
+
+// beside returns opts for work that runs beside a run's stages (the
+// judges): its progress lines begin with label after opts.Label, are never
+// redrawn in place, and on a terminal each first clears the line that the
+// stages' bar is redrawing there (which redraws on its next update).
+func (opts Options) beside(label string) Options {
+	if opts.Log != nil {
+		opts.Log = besideWriter{w: opts.Log, clear: NewBar(opts.Log).tty}
 	}
-	fmt.Fprintf(b.w, format+"\n", args...)
+	opts.Label += label
+	return opts
+}
+
+// besideWriter is the writer of opts.beside; it is not an *os.File, so
+// the bars on it print lines.
+type besideWriter struct {
+	w     io.Writer
+	clear bool
+}
+
+func (s besideWriter) Write(p []byte) (int, error) {
+	q := p
+	if s.clear {
+		q = append([]byte("\r\033[K"), p...)
+	}
+	if _, err := s.w.Write(q); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

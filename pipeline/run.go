@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -17,8 +18,9 @@ import (
 type task interface {
 	// env builds the method's environment for exp; Train is left to the runner.
 	env(exp config.Experiment) (*method.Env, error)
-	// prepare readies the evaluation before any stage trains, so that a
-	// failure there does not wait for them (the image judges).
+	// prepare readies the evaluation (the image judges). It runs beside
+	// the stages, so it must not touch what they train, and a failure
+	// there stops them rather than waiting for them.
 	prepare(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar) error
 	// evaluate scores the models, records eval/ metrics and draws the figures.
 	evaluate(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, models []method.Model) error
@@ -33,9 +35,10 @@ func taskOf(exp config.Experiment) task {
 }
 
 // runMethod runs exp's method on its dataset's task into run: the task's
-// preparation, then each stage the method trains (reused, resumed or
+// preparation beside each stage the method trains (reused, resumed or
 // trained: trainedStage), then the evaluation of the models it reports.
-// Each stage's wall time is time/NAME_s.
+// Each stage's wall time is time/NAME_s, the preparation's time/judges_s;
+// the two overlap.
 func runMethod(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, resuming bool) error {
 	m, err := method.Lookup(exp.Method)
 	if err != nil {
@@ -56,12 +59,45 @@ func runMethod(ctx context.Context, exp config.Experiment, opts Options, run *tr
 	if err := run.DeleteMetrics("eval/", -1); err != nil {
 		return err
 	}
-	if err := t.prepare(ctx, exp, opts, run, bar); err != nil {
+	// The judges (prepare) and the method's stages need nothing of each
+	// other until the evaluation, so they run side by side: one process
+	// keeps about 1.6 of 2 cores busy, and two StackedMNIST VAE steps side
+	// by side ran at 1.29× the throughput of one alone (README:
+	// Performance). A failure on either side cancels the other at once.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prepared := make(chan error, 1)
+	go func() {
+		popts := opts.beside("judges: ")
+		err := timedStage(run, "judges", func() error {
+			return t.prepare(sctx, exp, popts, run, popts.newBar())
+		})
+		if err != nil {
+			cancel()
+		}
+		prepared <- err
+	}()
+	models, err := buildModels(sctx, exp, opts, run, bar, m, env, digest, resuming)
+	if err != nil {
+		cancel()
+		// A stage stopped by the judges' failure reports that failure.
+		if perr := <-prepared; perr != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			return perr
+		}
+		return err
+	}
+	if err := <-prepared; err != nil {
 		return err
 	}
 	if err := run.Flush(); err != nil {
 		return err
 	}
+	return t.evaluate(ctx, exp, opts, run, bar, models)
+}
+
+// buildModels trains (or reuses, or resumes) each stage of method m in
+// order, into run, and returns the models it reports.
+func buildModels(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, m method.Method, env *method.Env, digest string, resuming bool) ([]method.Model, error) {
 	var upstream []string // the keys of the stages trained so far
 	env.Train = func(ctx context.Context, s method.Stage) error {
 		key, inputs, err := methodStageKey(exp, s, upstream, digest)
@@ -75,12 +111,9 @@ func runMethod(ctx context.Context, exp config.Experiment, opts Options, run *tr
 	}
 	models, err := m.Build(ctx, env)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := run.Flush(); err != nil {
-		return err
-	}
-	return t.evaluate(ctx, exp, opts, run, bar, models)
+	return models, run.Flush()
 }
 
 // methodStageKey content-addresses a stage by everything its result
