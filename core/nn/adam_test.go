@@ -11,11 +11,14 @@ import (
 // Adam's update, split over the cores by chunks, is the textbook update
 // element by element: computed here serially in float64 for parameters
 // that span several chunks and some that are tiny, with clipping and weight
-// decay on, over several steps, and bit-identical on one core and on two.
+// decay on, over several steps, and bit-identical on one core and on two,
+// with the assembly kernel and with the Go loop alone.
 func TestAdamMatchesSerialReference(t *testing.T) {
 	sizes := []int{3, adamChunkSize*2 + 17, 1, adamChunkSize - 1, 64}
-	run := func(procs int) [][]float32 {
+	run := func(procs int, simd bool) [][]float32 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		defer func(old bool) { SIMD = old }(SIMD)
+		SIMD = simd
 		rng := rand.New(rand.NewPCG(7, 7))
 		var ps []*Param
 		for i, n := range sizes {
@@ -68,10 +71,13 @@ func TestAdamMatchesSerialReference(t *testing.T) {
 			}
 		}
 	}
-	one, two := run(1), run(2)
+	one, two, loop := run(1, true), run(2, true), run(2, false)
 	for i := range one {
 		if !slices.Equal(one[i], two[i]) {
 			t.Fatalf("param %d differs between one core and two", i)
+		}
+		if !slices.Equal(loop[i], two[i]) {
+			t.Fatalf("param %d differs between the assembly kernel and the Go loop", i)
 		}
 		for j, x := range two[i] {
 			if d := math.Abs(float64(x) - w[i][j]); d > 1e-6 {

@@ -13,7 +13,7 @@ import (
 // fastOp returns an op of ours that computes what gorgonia's op does on
 // inputs of these shapes, for the executor to run in its place, or nil.
 // The graph keeps gorgonia's op (its differentiation is unchanged); only
-// the arithmetic is ours.
+// the arithmetic is ours. Matrix products go to matMulOp (matmul.go).
 //
 // gorgonia's element-wise add of two same-shaped tensors into a
 // preallocated output copies the first input into it and then adds the
@@ -21,6 +21,9 @@ import (
 // 32×32×28×28 residual sums and gradient accumulations of the StackedMNIST
 // VAE, 7% of its training step (README: Performance).
 func fastOp(op G.Op, in []*G.Node) G.Op {
+	if f := matMulOpFor(op, in); f != nil {
+		return f
+	}
 	if len(in) != 2 || !strings.HasPrefix(fmt.Sprintf("%T", op), "gorgonia.elemBinOp") {
 		return nil
 	}

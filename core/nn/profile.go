@@ -108,6 +108,8 @@ func OpFLOPs(op G.Op, in []G.Value) float64 {
 		return conv(o.g)
 	case *convGradWeightOp:
 		return conv(o.g)
+	case *matMulOp:
+		return 2 * float64(o.m) * float64(o.n) * float64(o.k)
 	}
 	if len(in) != 2 || !strings.HasPrefix(fmt.Sprintf("%T", op), "gorgonia.linAlgBinOp") {
 		return 0

@@ -24,3 +24,21 @@ func Swish(x, pre, sig, y *float32, n int, scale float32)
 //
 //go:noescape
 func SwishGrad(gy, pre, sig, dz *float32, n int, scale float32)
+
+// AdamConsts are the constants of one Adam step, each in four float64
+// lanes for the kernel's memory operands (see nn.Adam.update).
+type AdamConsts struct {
+	WeightDecay, ClipStd, Beta1, OneMinusBeta1, Beta2, OneMinusBeta2 [4]float64
+	C1, C2, C2Prev, LR, Eps                                          [4]float64
+	// Clip is 1 when gradients are clipped to ±ClipStd·sqrt(v/C2Prev).
+	Clip int64
+}
+
+// Adam is nn.Adam.update for n elements (w, grad, m and v), n a multiple of 4: the same float64
+// arithmetic in the same order, four elements at a time (AVX, no FMA), so
+// the same rounding. Clipping takes min(lim, g) then max(−lim, ·) as
+// math.Min and math.Max do, except that a NaN lim (a NaN second moment)
+// leaves g unclipped.
+//
+//go:noescape
+func Adam(w, grad, m, v *float32, n int, k *AdamConsts)

@@ -180,3 +180,86 @@ gtail:
 gdone:
 	VZEROUPPER
 	RET
+
+// signd<> is the float64 sign bit in four lanes.
+DATA signd<>+0(SB)/8, $0x8000000000000000
+DATA signd<>+8(SB)/8, $0x8000000000000000
+DATA signd<>+16(SB)/8, $0x8000000000000000
+DATA signd<>+24(SB)/8, $0x8000000000000000
+GLOBL signd<>(SB), RODATA|NOPTR, $32
+
+// Offsets of AdamConsts' fields.
+#define A_WD 0
+#define A_CLIP 32
+#define A_B1 64
+#define A_OB1 96
+#define A_B2 128
+#define A_OB2 160
+#define A_C1 192
+#define A_C2 224
+#define A_C2P 256
+#define A_LR 288
+#define A_EPS 320
+#define A_CLIPON 352
+
+// func Adam(w, grad, m, v *float32, n int, k *AdamConsts)
+TEXT ·Adam(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ v+24(FP), R9
+	MOVQ n+32(FP), CX
+	MOVQ k+40(FP), DX
+	MOVQ A_CLIPON(DX), R10
+
+aloop:
+	CMPQ      CX, $4
+	JLT       adone
+	VCVTPS2PD (SI), Y0            // g
+	VCVTPS2PD (DI), Y1            // w
+	VMULPD    A_WD(DX), Y1, Y2    // wd·w
+	VADDPD    Y2, Y0, Y0          // gj = g + wd·w
+	CMPQ      R10, $0
+	JEQ       anoclip
+	VCVTPS2PD (R9), Y3            // v
+	VDIVPD    A_C2P(DX), Y3, Y3   // v/c2prev
+	VSQRTPD   Y3, Y3
+	VMULPD    A_CLIP(DX), Y3, Y3  // lim = clip·sqrt(v/c2prev)
+	VMINPD    Y0, Y3, Y0          // min(lim, gj): gj when either is NaN
+	VXORPD    signd<>(SB), Y3, Y3 // −lim
+	VMAXPD    Y0, Y3, Y0          // max(−lim, gj)
+
+anoclip:
+	VCVTPS2PD (R8), Y4            // m
+	VMULPD    A_B1(DX), Y4, Y4    // b1·m
+	VMULPD    A_OB1(DX), Y0, Y5   // (1−b1)·gj
+	VADDPD    Y5, Y4, Y4          // mj
+	VCVTPS2PD (R9), Y6            // v
+	VMULPD    A_B2(DX), Y6, Y6    // b2·v
+	VMULPD    A_OB2(DX), Y0, Y7   // (1−b2)·gj
+	VMULPD    Y0, Y7, Y7          // ·gj
+	VADDPD    Y7, Y6, Y6          // vj
+	VCVTPD2PSY Y4, X2
+	VMOVUPS   X2, (R8)            // m = float32(mj)
+	VCVTPD2PSY Y6, X3
+	VMOVUPS   X3, (R9)            // v = float32(vj)
+	VDIVPD    A_C1(DX), Y4, Y4    // mj/c1
+	VMULPD    A_LR(DX), Y4, Y4    // lr·(mj/c1)
+	VDIVPD    A_C2(DX), Y6, Y6    // vj/c2
+	VSQRTPD   Y6, Y6
+	VADDPD    A_EPS(DX), Y6, Y6   // sqrt(vj/c2) + eps
+	VDIVPD    Y6, Y4, Y4          // the update
+	VCVTPD2PSY Y4, X4
+	VMOVUPS   (DI), X5
+	VSUBPS    X4, X5, X5          // w −= float32(update)
+	VMOVUPS   X5, (DI)
+	ADDQ      $16, DI
+	ADDQ      $16, SI
+	ADDQ      $16, R8
+	ADDQ      $16, R9
+	SUBQ      $4, CX
+	JMP       aloop
+
+adone:
+	VZEROUPPER
+	RET
