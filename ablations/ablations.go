@@ -66,13 +66,66 @@ type RowSpec struct {
 	path string // Experiment resolved against the table's folder
 }
 
-// TargetSpec says how close a cell must come to the paper's number.
+// TargetSpec is what a cell of ours must satisfy, one of three kinds:
+// within Tol of the row's paper number (Better: 1 when only a shortfall
+// below the paper counts, −1 when only an excess does, 0 when both do);
+// between AtLeast and AtMost (either may be left out), for numbers the
+// paper does not report; or within Tol of the same row's value of the
+// metric AgreesWith (two judges of one quantity). A metric may have several.
 type TargetSpec struct {
-	Metric string  `yaml:"metric"`
-	Tol    float64 `yaml:"tol"`
-	// Better is 1 when only a shortfall below the paper counts, −1 when
-	// only an excess does, 0 when both do.
-	Better int `yaml:"better"`
+	Metric     string   `yaml:"metric"`
+	Tol        float64  `yaml:"tol"`
+	Better     int      `yaml:"better"`
+	AtLeast    *float64 `yaml:"at_least"`
+	AtMost     *float64 `yaml:"at_most"`
+	AgreesWith string   `yaml:"agrees_with"`
+}
+
+// targetProblem says what is wrong with tg as a target of row r, and which
+// of its keys, or returns "" when nothing is.
+func (s *Spec) targetProblem(r RowSpec, tg TargetSpec) (msg, field string) {
+	var m MetricSpec
+	for _, x := range s.Metrics {
+		if x.Key == tg.Metric {
+			m = x
+		}
+	}
+	switch {
+	case tg.Tol < 0:
+		return fmt.Sprintf("tol is %g, want ≥ 0", tg.Tol), "tol"
+	case tg.Better < -1 || tg.Better > 1:
+		return fmt.Sprintf("better is %d, want 1, -1 or 0", tg.Better), "better"
+	case tg.AgreesWith != "":
+		switch {
+		case tg.AtLeast != nil || tg.AtMost != nil || tg.Better != 0:
+			return "agrees_with takes only tol (no at_least, at_most or better)", "agrees_with"
+		case tg.AgreesWith == tg.Metric:
+			return "agrees_with names the metric itself", "agrees_with"
+		}
+		for _, x := range s.Metrics {
+			if x.Key == tg.AgreesWith && !x.PaperOnly {
+				return "", ""
+			}
+		}
+		return fmt.Sprintf("agrees_with names %q, not a metric of ours in the table (%v)", tg.AgreesWith, s.metricKeys()), "agrees_with"
+	case tg.AtLeast != nil || tg.AtMost != nil:
+		switch {
+		case tg.Tol != 0 || tg.Better != 0:
+			return "at_least and at_most bound ours alone: no tol or better beside them", "at_least"
+		case tg.AtLeast != nil && tg.AtMost != nil && *tg.AtLeast > *tg.AtMost:
+			return fmt.Sprintf("at_least %g is above at_most %g", *tg.AtLeast, *tg.AtMost), "at_least"
+		}
+	case m.OursOnly:
+		return "the metric is ours only, so it has no paper number to be near: give at_least or at_most", "tol"
+	default:
+		if _, ok := r.Paper[tg.Metric]; !ok {
+			return "the row has no paper number for it to be near: give one under paper, or at_least or at_most", "tol"
+		}
+	}
+	if m.PaperOnly {
+		return "the metric is the paper's only: there is no cell of ours to check", "metric"
+	}
+	return "", ""
 }
 
 // FigureSpec asks for one sample grid per row, side by side, each titled
@@ -204,6 +257,9 @@ func Load(path string) (*Spec, error) {
 		for j, tg := range r.Targets {
 			if !known(tg.Metric) {
 				return nil, bad(fmt.Sprintf("row %q: target for unknown metric %q (the table declares %v)", r.Model, tg.Metric, s.metricKeys()), fmt.Sprintf("%s.targets[%d].metric", key, j), "rows", i, "targets", j)
+			}
+			if msg, field := s.targetProblem(*r, tg); msg != "" {
+				return nil, bad(fmt.Sprintf("row %q: target for %s: %s", r.Model, tg.Metric, msg), fmt.Sprintf("%s.targets[%d].%s", key, j, field), "rows", i, "targets", j)
 			}
 		}
 		if r.Experiment == "" {

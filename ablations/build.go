@@ -32,14 +32,14 @@ func Build(db *tracker.DB, s *Spec, o Overrides) (Filled, error) {
 	var refused error // the first row's refusal of them
 	for i := range s.Rows {
 		rs := &s.Rows[i]
-		row := results.Row{Model: rs.Model, Ours: map[string]results.Cell{}, Paper: map[string]results.Cell{}, Targets: map[string]results.Target{}}
+		row := results.Row{Model: rs.Model, Ours: map[string]results.Cell{}, Paper: map[string]results.Cell{}, Targets: map[string][]results.Target{}}
 		for _, m := range s.Metrics {
 			if v, ok := rs.Paper[m.Key]; ok {
 				row.Paper[m.Key] = results.Value(v)
 			}
 		}
 		for _, tg := range rs.Targets {
-			row.Targets[tg.Metric] = results.Target{Tol: tg.Tol, Better: tg.Better}
+			row.Targets[tg.Metric] = append(row.Targets[tg.Metric], results.Target{Tol: tg.Tol, Better: tg.Better, AtLeast: tg.AtLeast, AtMost: tg.AtMost, AgreesWith: tg.AgreesWith})
 		}
 		if rs.path != "" {
 			group, err := rowRuns(db, rs, o)

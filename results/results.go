@@ -45,25 +45,51 @@ type Cell struct {
 	Std float64
 }
 
-// Target says how close to the paper's value a cell must come.
+// Target is what one of our cells must satisfy: by default to come within
+// Tol of the paper's value (in the direction Better says); with AtLeast or
+// AtMost, a bound on ours alone, for numbers the paper has no counterpart
+// of (a share of samples near a mode, a classifier's confidence); with
+// AgreesWith, to differ by at most Tol from the same row's value of that
+// other metric (two judges of one quantity).
 type Target struct {
 	Tol float64
 	// Better is +1 when higher is better (only a shortfall beyond Tol
 	// misses), −1 when lower is better, 0 when both directions count.
-	Better int
+	Better          int
+	AtLeast, AtMost *float64
+	AgreesWith      string
 }
 
-// Within reports whether ours meets the target relative to paper.
+// Absolute reports whether the target bounds ours alone (AtLeast, AtMost).
+func (tg Target) Absolute() bool { return tg.AtLeast != nil || tg.AtMost != nil }
+
+// Within reports whether ours meets a paper-relative target.
 func (tg Target) Within(ours, paper float64) bool {
 	d := ours - paper
-	tol := tg.Tol + 1e-9*math.Max(1, math.Abs(paper)) // a tolerance written in decimals is met exactly at its edge
 	switch {
 	case tg.Better > 0:
-		return d >= -tol
+		return d >= -tg.slack(paper)
 	case tg.Better < 0:
-		return d <= tol
+		return d <= tg.slack(paper)
 	}
-	return math.Abs(d) <= tol
+	return math.Abs(d) <= tg.slack(paper)
+}
+
+// slack is Tol plus a rounding allowance: a tolerance written in decimals
+// is met exactly at its edge.
+func (tg Target) slack(ref float64) float64 { return tg.Tol + 1e-9*math.Max(1, math.Abs(ref)) }
+
+// Bounds reports whether ours lies within AtLeast and AtMost, each met
+// exactly at its edge.
+func (tg Target) Bounds(ours float64) bool {
+	eps := func(b float64) float64 { return 1e-9 * math.Max(1, math.Abs(b)) }
+	if tg.AtLeast != nil && ours < *tg.AtLeast-eps(*tg.AtLeast) {
+		return false
+	}
+	if tg.AtMost != nil && ours > *tg.AtMost+eps(*tg.AtMost) {
+		return false
+	}
+	return true
 }
 
 // Row is one model's line.
@@ -71,7 +97,7 @@ type Row struct {
 	Model   string
 	Ours    map[string]Cell
 	Paper   map[string]Cell
-	Targets map[string]Target // cells without one are not checked
+	Targets map[string][]Target // by metric key; cells without one are not checked
 }
 
 // Verdict is the outcome of checking one cell against its target.
@@ -85,64 +111,128 @@ const (
 	NoTarget Verdict = "-"
 )
 
-// Check is one cell's comparison with the paper.
+// Check is one cell's comparison with one of its targets.
 type Check struct {
 	Model, Metric string
 	Ours, Paper   Cell
-	Delta         float64
+	Delta         float64 // ours − paper, when both are there
 	Target        Target
-	Verdict       Verdict
+	// Other is the row's value of Target.AgreesWith.
+	Other   Cell
+	Verdict Verdict
 }
 
-// Checks compares every cell with the paper's value and its target.
+// Checks compares every cell with each of its targets; a cell without one
+// is listed once, as NoTarget, when it holds a number.
 func (t Table) Checks() []Check {
 	var out []Check
 	for _, r := range t.Rows {
 		for _, m := range t.Metrics {
-			c := t.check(r, m)
-			if c.Paper.OK || c.Ours.OK {
-				out = append(out, c)
+			for _, c := range t.cellChecks(r, m) {
+				if c.Paper.OK || c.Ours.OK || c.Verdict != NoTarget {
+					out = append(out, c)
+				}
 			}
 		}
 	}
 	return out
 }
 
-func (t Table) check(r Row, m Metric) Check {
-	c := Check{Model: r.Model, Metric: m.Key, Ours: r.Ours[m.Key], Paper: r.Paper[m.Key]}
+// cellChecks checks r's cell of m against each of its targets, or returns
+// one NoTarget check when it has none.
+func (t Table) cellChecks(r Row, m Metric) []Check {
+	c := Check{Model: r.Model, Metric: m.Key, Ours: r.Ours[m.Key], Paper: r.Paper[m.Key], Verdict: NoTarget}
 	if m.OursOnly {
 		c.Paper = Cell{} // a paper number under the same key is another column's
-	}
-	tg, has := r.Targets[m.Key]
-	c.Target = tg
-	switch {
-	case !has || !c.Paper.OK:
-		c.Verdict = NoTarget
-	case !c.Ours.OK:
-		c.Verdict = Missing
-	case tg.Within(c.Ours.Value, c.Paper.Value):
-		c.Verdict = Met
-	default:
-		c.Verdict = Missed
 	}
 	if c.Ours.OK && c.Paper.OK {
 		c.Delta = c.Ours.Value - c.Paper.Value
 	}
+	tgs := r.Targets[m.Key]
+	if len(tgs) == 0 {
+		return []Check{c}
+	}
+	out := make([]Check, 0, len(tgs))
+	for _, tg := range tgs {
+		c := c
+		c.Target = tg
+		switch {
+		case tg.AgreesWith != "":
+			c.Other = r.Ours[tg.AgreesWith]
+			switch {
+			case !c.Ours.OK || !c.Other.OK:
+				c.Verdict = Missing
+			case math.Abs(c.Ours.Value-c.Other.Value) <= tg.slack(c.Other.Value):
+				c.Verdict = Met
+			default:
+				c.Verdict = Missed
+			}
+		case tg.Absolute():
+			switch {
+			case !c.Ours.OK:
+				c.Verdict = Missing
+			case tg.Bounds(c.Ours.Value):
+				c.Verdict = Met
+			default:
+				c.Verdict = Missed
+			}
+		case !c.Paper.OK:
+			c.Verdict = NoTarget
+		case !c.Ours.OK:
+			c.Verdict = Missing
+		case tg.Within(c.Ours.Value, c.Paper.Value):
+			c.Verdict = Met
+		default:
+			c.Verdict = Missed
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// check is r's cell of m with its checks' verdicts combined (Worst) and
+// their descriptions joined: what one table cell shows.
+func (t Table) check(r Row, m Metric) Check {
+	cs := t.cellChecks(r, m)
+	c := cs[0]
+	for _, o := range cs[1:] {
+		c.Verdict = Worst(c.Verdict, o.Verdict)
+	}
 	return c
 }
 
-// Describe says what the target asks, e.g. "≥ paper − 0.15".
+// Worst combines two verdicts of one cell: a miss outweighs a missing
+// number, which outweighs a met target, which outweighs no target.
+func Worst(a, b Verdict) Verdict {
+	rank := map[Verdict]int{NoTarget: 0, Met: 1, Missing: 2, Missed: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// Describe says what the target asks, e.g. "≥ paper − 0.15", "≥ 0.9",
+// "within 0.03 of kl2".
 func (c Check) Describe() string {
 	if c.Verdict == NoTarget {
 		return ""
 	}
+	tg := c.Target
 	switch {
-	case c.Target.Better > 0:
-		return fmt.Sprintf("≥ paper − %g", c.Target.Tol)
-	case c.Target.Better < 0:
-		return fmt.Sprintf("≤ paper + %g", c.Target.Tol)
+	case tg.AgreesWith != "":
+		return fmt.Sprintf("within %g of %s", tg.Tol, tg.AgreesWith)
+	case tg.AtLeast != nil && tg.AtMost != nil:
+		return fmt.Sprintf("%g to %g", *tg.AtLeast, *tg.AtMost)
+	case tg.AtLeast != nil:
+		return fmt.Sprintf("≥ %g", *tg.AtLeast)
+	case tg.AtMost != nil:
+		return fmt.Sprintf("≤ %g", *tg.AtMost)
+	case tg.Better > 0:
+		return fmt.Sprintf("≥ paper − %g", tg.Tol)
+	case tg.Better < 0:
+		return fmt.Sprintf("≤ paper + %g", tg.Tol)
 	}
-	return fmt.Sprintf("± %g", c.Target.Tol)
+	return fmt.Sprintf("± %g", tg.Tol)
 }
 
 // Table is a rendered paper table.
@@ -211,15 +301,21 @@ func (t Table) Markdown() string {
 		fmt.Fprintf(&b, "| %s |", r.Model)
 		for _, m := range t.Metrics {
 			c := t.check(r, m)
+			marks := t.marks(r, m)
 			if m.OursOnly {
-				fmt.Fprintf(&b, " %s |", m.format(c.Ours, false))
+				// No target column: a target's mark follows the number.
+				if marks != "–" {
+					fmt.Fprintf(&b, " %s %s |", m.format(c.Ours, false), marks)
+				} else {
+					fmt.Fprintf(&b, " %s |", m.format(c.Ours, false))
+				}
 				continue
 			}
 			if m.PaperOnly {
 				fmt.Fprintf(&b, " %s |", m.format(r.Paper[m.Key], false))
 				continue
 			}
-			fmt.Fprintf(&b, " %s | %s | %s | %s |", m.format(c.Ours, false), m.format(c.Paper, false), m.delta(c), c.mark())
+			fmt.Fprintf(&b, " %s | %s | %s | %s |", m.format(c.Ours, false), m.format(c.Paper, false), m.delta(c), marks)
 		}
 		b.WriteString("\n")
 	}
@@ -242,6 +338,20 @@ func (m Metric) delta(c Check) string {
 	return strconv.FormatFloat(c.Delta, 'f', m.Digits, 64)
 }
 
+// marks is each of the cell's targets with its mark, joined: "✓ ≥ 0.9".
+func (t Table) marks(r Row, m Metric) string {
+	var out []string
+	for _, c := range t.cellChecks(r, m) {
+		if mk := c.mark(); mk != "–" {
+			out = append(out, mk)
+		}
+	}
+	if len(out) == 0 {
+		return "–"
+	}
+	return strings.Join(out, "; ")
+}
+
 func (c Check) mark() string {
 	switch c.Verdict {
 	case Met:
@@ -259,7 +369,7 @@ func (c Check) mark() string {
 // the OursOnly metrics, then per metric NAME_se (the standard error of
 // ours: a single run's own, or over seeds std/√n), NAME_std (the standard
 // deviation over seeds; empty for one run), NAME_n (seeds), NAME_delta and
-// NAME_check (ok, miss, missing or -).
+// NAME_check (ok, miss, missing or -: the worst over the cell's targets).
 // Missing values are empty.
 func (t Table) CSV() string {
 	var b strings.Builder

@@ -368,9 +368,14 @@ func tableOf(file string, t ablations.Filled) tableView {
 			v.Head = append(v.Head, paperLabel(m)+" (paper)")
 		}
 	}
+	// A cell with several targets shows the worst of its verdicts.
 	checks := map[string]results.Check{}
 	for _, c := range t.Checks() {
-		checks[c.Model+"\x00"+c.Metric] = c
+		k := c.Model + "\x00" + c.Metric
+		if prev, ok := checks[k]; ok {
+			c.Verdict = results.Worst(prev.Verdict, c.Verdict)
+		}
+		checks[k] = c
 	}
 	for _, r := range t.Rows {
 		row := tableRow{Model: r.Model}

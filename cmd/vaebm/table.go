@@ -96,11 +96,12 @@ func writeExperimentTable(g globals, table string, overrides []string) error {
 }
 
 // errCheckFailed makes `vaebm check` exit non-zero after printing its report.
-var errCheckFailed = errors.New("some cells miss their paper target or claims fail, or have no run yet")
+var errCheckFailed = errors.New("some cells miss their targets or claims fail, or have no run yet")
 
-// cmdCheck compares each cell of a table with the paper's value and its
-// tolerance, and each claim with our cells, and fails when any cell misses
-// or is missing, or a claim fails on the means or has no run.
+// cmdCheck compares each cell of a table with its targets (the paper's value
+// and a tolerance, bounds on ours, or agreement with another of the row's
+// cells), and each claim with our cells, and fails when any cell misses or
+// is missing, or a claim fails on the means or has no run.
 func cmdCheck(g globals, args []string) error {
 	s, o, err := loadTable("check", args)
 	if err != nil {
@@ -125,14 +126,24 @@ func cmdCheck(g globals, args []string) error {
 			fmt.Fprintln(tw, "MODEL\tMETRIC\tOURS\tPAPER\tΔ\tTARGET\tRESULT")
 		}
 		targets++
-		ours, delta := "–", "–"
+		ours, paper, delta := "–", "–", "–"
 		if c.Ours.OK {
-			ours, delta = fmt.Sprintf("%.4g", c.Ours.Value), fmt.Sprintf("%+.4g", c.Delta)
+			ours = fmt.Sprintf("%.4g", c.Ours.Value)
 			if c.Ours.N > 1 {
 				ours += fmt.Sprintf(" ± %.2g (n=%d)", c.Ours.Std, c.Ours.N)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4g\t%s\t%s\t%s\n", c.Model, c.Metric, ours, c.Paper.Value, delta, c.Describe(), c.Verdict)
+		if c.Paper.OK {
+			paper = fmt.Sprintf("%.4g", c.Paper.Value)
+		}
+		switch {
+		case c.Target.AgreesWith != "" && c.Ours.OK && c.Other.OK:
+			// Against the other judge, not the paper.
+			delta = fmt.Sprintf("%+.4g vs %s", c.Ours.Value-c.Other.Value, c.Target.AgreesWith)
+		case c.Ours.OK && c.Paper.OK:
+			delta = fmt.Sprintf("%+.4g", c.Delta)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Model, c.Metric, ours, paper, delta, c.Describe(), c.Verdict)
 		if c.Verdict != results.Met {
 			bad++
 		}
