@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,6 +116,42 @@ func TestKillAndResume(t *testing.T) {
 		t.Fatalf("compared %d keys; uninterrupted run has %d keys, resumed %d", compared, len(ra.Metrics), len(rb.Metrics))
 	}
 	t.Logf("killed after the first EBM checkpoint, resumed; %d metric series identical to the uninterrupted run (eval/vaebm_ll %v)", compared, rb.Metrics["eval/vaebm_ll"])
+	// The table written after the resume takes the first command's
+	// overrides (scale=smoke …), so the resumed run fills its VAEBM cell.
+	raw, err := os.ReadFile(filepath.Join(killed, "tables", "toy-25gaussians.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	filled := false
+	for _, r := range recs[1:] {
+		if r[0] == "VAEBM" {
+			filled = r[1] != ""
+		}
+	}
+	if recs[0][1] != "test_ll_nats" || !filled {
+		t.Fatalf("table after the resume has no VAEBM test LL:\n%s", raw)
+	}
+}
+
+func TestRecordedOverrides(t *testing.T) {
+	for _, tc := range []struct {
+		command string
+		want    []string
+	}{
+		{"vaebm run experiments/toy.yaml scale=smoke ebm.steps=800", []string{"scale=smoke", "ebm.steps=800"}},
+		{"vaebm run --force experiments/toy.yaml seeds=[0,1]", []string{"seeds=[0,1]"}},
+		{"vaebm run experiments/toy.yaml", nil},
+		{"vaebm ablate ablations/table4.yaml seeds=[1]", nil},
+		{"", nil},
+	} {
+		if got := recordedOverrides(tc.command); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %q, want %q", tc.command, got, tc.want)
+		}
+	}
 }
 
 // Resuming from a corrupt training-state file fails with one message that

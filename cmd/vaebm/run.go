@@ -55,11 +55,12 @@ func cmdRun(ctx context.Context, g globals, args []string) error {
 			return fmt.Errorf("%w\n(what was recorded is kept: vaebm runs show %d)", err, resume)
 		}
 		fmt.Fprintf(os.Stderr, "run %d finished: vaebm runs show %d\n", resume, resume)
-		// The stored config does not say which overrides made it: the
-		// table shows the runs of its rows as declared.
+		// The table takes the overrides of the command that started the
+		// run, as it did after that command, so that its rows resolve to
+		// the resumed run's config.
 		if ri, err := db.Get(resume); err == nil {
 			if exp, err := config.Parse([]byte(ri.Config), "stored config"); err == nil && exp.Table != "" {
-				return writeExperimentTable(g, exp.Table, nil)
+				return writeExperimentTable(g, exp.Table, recordedOverrides(ri.Command))
 			}
 		}
 		return nil
@@ -85,4 +86,26 @@ func cmdRun(ctx context.Context, g globals, args []string) error {
 		return writeExperimentTable(g, exp.Table, rest[1:])
 	}
 	return nil
+}
+
+// recordedOverrides returns the key=value overrides of a run's recorded
+// command ("vaebm run [flags] FILE key=value …", as cmdRun records it), or
+// nil for a run another command started (ablate's cells have their table).
+func recordedOverrides(command string) []string {
+	f := strings.Fields(command)
+	if len(f) < 3 || f[0] != "vaebm" || f[1] != "run" {
+		return nil
+	}
+	var out []string
+	file := false
+	for _, a := range f[2:] {
+		switch {
+		case strings.HasPrefix(a, "-"): // --force
+		case !file:
+			file = true
+		case strings.Contains(a, "="):
+			out = append(out, a)
+		}
+	}
+	return out
 }
