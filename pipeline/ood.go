@@ -34,7 +34,8 @@ type scorer struct {
 // test images (Fig. 6: mean, std and the two-sample KS statistic of each,
 // eval/MODEL_ll_{train,test}_{mean,std}, eval/MODEL_ks, eval/MODEL_ks_p),
 // their AUROC of test images against each OOD set (Table 6:
-// eval/MODEL_auroc_SET), and the nearest training images of VAEBM samples
+// eval/MODEL_auroc_SET, with its Hanley–McNeil standard error in
+// eval/MODEL_auroc_SET_se), and the nearest training images of VAEBM samples
 // by pixels and by the first feature net's features (App. I).
 func (r *imageRun) oodEvaluate(ctx context.Context, exp config.Experiment, opts Options, run *tracker.Run, bar *Bar, models []method.Model) error {
 	o := exp.Eval.OOD
@@ -133,8 +134,10 @@ func (r *imageRun) oodEvaluate(ctx context.Context, exp config.Experiment, opts 
 			if err != nil {
 				return err
 			}
+			se := metrics.AUROCSE(a, len(sc["test"]), len(sc[set]))
 			run.Log("eval/"+s.name+"_auroc_"+set, 0, a)
-			line += fmt.Sprintf(" AUROC %s %.3f", set, a)
+			run.Log("eval/"+s.name+"_auroc_"+set+"_se", 0, se)
+			line += fmt.Sprintf(" AUROC %s %.3f ± %.3f", set, a, se)
 		}
 		table = append(table, line)
 		what := "log p(x), IWAE K=" + fmt.Sprint(exp.Eval.IWAESamples)

@@ -435,7 +435,9 @@ func (t Table) CSV() string {
 				se = c.Ours.Std / math.Sqrt(float64(n))
 				std = num(c.Ours.Std, c.Ours.OK)
 			}
-			rec = append(rec, num(se, c.Ours.OK), std, num(float64(n), c.Ours.OK),
+			// One run without a standard error of its own has none to give:
+			// empty, not 0 (which would read as exact).
+			rec = append(rec, num(se, c.Ours.OK && (se > 0 || n > 1)), std, num(float64(n), c.Ours.OK),
 				num(c.Delta, c.Ours.OK && c.Paper.OK), string(c.Verdict))
 		}
 		_ = w.Write(rec)

@@ -52,6 +52,21 @@ func AUROC(in, out []float64) (float64, error) {
 	return (rankSum - n1*(n1+1)/2) / (n1 * n0), nil
 }
 
+// AUROCSE is the standard error of an AUROC a measured on nIn in-distribution
+// and nOut out-of-distribution scores, by Hanley and McNeil (1982, Radiology
+// 143:29): SE² = (a(1−a) + (nIn−1)(Q1−a²) + (nOut−1)(Q2−a²)) / (nIn·nOut)
+// with Q1 = a/(2−a) and Q2 = 2a²/(1+a). It is exact for exponential scores
+// and close for others; it lets a single run's AUROC carry its sampling error.
+func AUROCSE(a float64, nIn, nOut int) float64 {
+	if nIn < 1 || nOut < 1 {
+		return math.NaN()
+	}
+	q1, q2 := a/(2-a), 2*a*a/(1+a)
+	n1, n0 := float64(nIn), float64(nOut)
+	v := (a*(1-a) + (n1-1)*(q1-a*a) + (n0-1)*(q2-a*a)) / (n1 * n0)
+	return math.Sqrt(math.Max(v, 0))
+}
+
 // KS2 is the two-sample Kolmogorov–Smirnov statistic D = sup |F_a − F_b|
 // of two samples' empirical distribution functions, and the asymptotic
 // p-value of D under the hypothesis that both come from one continuous
