@@ -15,7 +15,7 @@ import (
 // used one core: the MLP workload's three kinds of product ran at about
 // 91 GFLOP/s there and were three quarters of its step. Halving C's rows
 // between two goroutines, each calling the one-thread BLAS, gives about
-// 150 GFLOP/s at its 512×256×256 shapes. It replaces gorgonia's op at
+// 150 GFLOP/s at its 512×256×256 shapes, with the same bits in C. It replaces gorgonia's op at
 // compile time only (fastOp), after differentiation, so the graph and its
 // gradients are gorgonia's; views and other shapes go to gorgonia's op.
 type matMulOp struct {
@@ -118,31 +118,23 @@ func plainOf(v G.Value, s tensor.Shape) bool {
 const splitGemmMinFLOPs = 1 << 20
 
 // splitGemm computes C = op(A)·op(B) into the m×n row-major C, splitting
-// C's rows (or, for few rows, its columns) into one block per core. Each
-// block is an independent product over its own part of C, so the result
-// is the same for any split.
+// C's rows into one block per core: each block is an independent product
+// over its own rows of C, and OpenBLAS gives each element the same bits as
+// one call does (TestSplitGemmBitwise). C with fewer than 32 rows stays one
+// call: splitting its columns instead gave different roundings (a 2×256
+// weight gradient over 2,000 rows: all 512 elements), which changed the
+// toy's results in their third decimal.
 func splitGemm[T float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T) {
-	flops := 2 * m * n * k
-	switch {
-	case flops < splitGemmMinFLOPs || numWorkers(2) == 1:
+	if 2*m*n*k < splitGemmMinFLOPs || m < 32 || numWorkers(2) == 1 {
 		gemm(tA, tB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
-	case m >= 32:
-		forWorkers(m, func(_, lo, hi int) {
-			// Row lo of op(A) starts at a[lo·lda], or at column lo when A is transposed.
-			off := lo * lda
-			if tA {
-				off = lo
-			}
-			gemm(tA, tB, hi-lo, n, k, 1, a[off:], lda, b, ldb, 0, c[lo*n:], n)
-		})
-	default:
-		forWorkers(n, func(_, lo, hi int) {
-			// Column lo of op(B) starts at b[lo], or at row lo when B is transposed.
-			off := lo
-			if tB {
-				off = lo * ldb
-			}
-			gemm(tA, tB, m, hi-lo, k, 1, a, lda, b[off:], ldb, 0, c[lo:], n)
-		})
+		return
 	}
+	forWorkers(m, func(_, lo, hi int) {
+		// Row lo of op(A) starts at a[lo·lda], or at column lo when A is transposed.
+		off := lo * lda
+		if tA {
+			off = lo
+		}
+		gemm(tA, tB, hi-lo, n, k, 1, a[off:], lda, b, ldb, 0, c[lo*n:], n)
+	})
 }
