@@ -112,20 +112,25 @@ func plainOf(v G.Value, s tensor.Shape) bool {
 	return ok && !d.IsView() && d.Shape().Eq(s) && d.DataSize() == s.TotalSize() && !d.DataOrder().IsColMajor()
 }
 
-// splitGemmMinFLOPs is the least work worth a second goroutine: about
-// 10 µs of one core's multiply-adds, against a microsecond or two of
-// handing half of it over.
-const splitGemmMinFLOPs = 1 << 20
+// splitMinPart is the least M·N·K of each core's part of a split product.
+// Debian's OpenBLAS (0.3.21, SkylakeX and Cooperlake kernels) sends
+// products of M·N·K ≤ 100³ to its small-matrix kernels, which round
+// differently from its regular ones where N is not a multiple of 16
+// (256×256 by 256×20: 933 of 5,120 elements); a split whose parts fall
+// under that line while the whole does not would change results. Above it
+// a part is also well over the microsecond or two of handing it over.
+const splitMinPart = 1_000_001
 
 // splitGemm computes C = op(A)·op(B) into the m×n row-major C, splitting
-// C's rows into one block per core: each block is an independent product
-// over its own rows of C, and OpenBLAS gives each element the same bits as
-// one call does (TestSplitGemmBitwise). C with fewer than 32 rows stays one
-// call: splitting its columns instead gave different roundings (a 2×256
-// weight gradient over 2,000 rows: all 512 elements), which changed the
-// toy's results in their third decimal.
+// C's rows into one block per core when each block's M·N·K is at least
+// splitMinPart: each block is an independent product over its own rows of
+// C, and gives each element the bits one call gives it
+// (TestSplitGemmBitwise). Only rows are split: splitting the columns of a
+// C with few rows rounded differently (all 512 elements of a 2×256 weight
+// gradient over 2,000 rows) and moved the toy's results in the third decimal.
 func splitGemm[T float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T) {
-	if 2*m*n*k < splitGemmMinFLOPs || m < 32 || numWorkers(2) == 1 {
+	p := numWorkers(m)
+	if p == 1 || (m/p)*n*k < splitMinPart {
 		gemm(tA, tB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
 		return
 	}
