@@ -15,9 +15,10 @@ import (
 )
 
 // SIMD enables the AVX2+FMA assembly kernels (core/nn/internal/vec) of the
-// float32 Swish and its gradient where the CPU has AVX2 and FMA; off, or on
-// other CPUs, in float64 and with -tags purego, the Go loops below run. It
-// is a switch for A/B benchmarks and tests; set it only while no op runs.
+// float32 Swish and its gradient, and of Adam's update, where the CPU has
+// AVX2 and FMA; off, or on other CPUs, in float64 and with -tags purego, the
+// Go loops run. It is a switch for A/B benchmarks and tests; set it only
+// while no op or optimiser step runs.
 var SIMD = true
 
 // useSIMD reports whether the assembly kernels run.
