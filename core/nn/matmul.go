@@ -15,9 +15,10 @@ import (
 // used one core: the MLP workload's three kinds of product ran at about
 // 91 GFLOP/s there and were three quarters of its step. Halving C's rows
 // between two goroutines, each calling the one-thread BLAS, gives about
-// 150 GFLOP/s at its 512×256×256 shapes, with the same bits in C. It replaces gorgonia's op at
-// compile time only (fastOp), after differentiation, so the graph and its
-// gradients are gorgonia's; views and other shapes go to gorgonia's op.
+// 150 GFLOP/s at its 512×256×256 shapes, with the same bits in C. It
+// replaces gorgonia's op at compile time only (fastOp), after
+// differentiation, so the graph and its gradients are gorgonia's; views
+// and other shapes go to gorgonia's op.
 type matMulOp struct {
 	G.Op           // gorgonia's op: type, hash and string come from it
 	orig           G.UsePreallocDoer
