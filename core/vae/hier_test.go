@@ -245,3 +245,35 @@ func TestHierGroupKLWeights(t *testing.T) {
 		t.Errorf("loss %v, want recon + β·Σγ·KL = %v", got, want)
 	}
 }
+
+// The decoder's log σ_x cap leaves values and gradients below it as they
+// were, bit for bit, and holds values above it at maxLogSd with no gradient.
+func TestCeilLogSd(t *testing.T) {
+	b := nn.NewBuilder()
+	x, xt := b.Input("ls", 1, 6)
+	in := []float32{-1.6, -0.3, 0, 4.999, 5.5, 208}
+	copy(xt.Data().([]float32), in)
+	y := ceilLogSd(b, x)
+	out := b.Read(y)
+	cost := G.Must(G.Sum(G.Must(G.HadamardProd(y, x))))
+	p, err := nn.Compile(b, cost, G.Nodes{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := p.Grad(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range in {
+		want, wantGrad := v, 2*v // d/dx x² = 2x below the cap
+		if v > maxLogSd {
+			want, wantGrad = maxLogSd, maxLogSd // d/dx (5·x) = 5 above it
+		}
+		if out.Values()[i] != want || g[i] != wantGrad {
+			t.Errorf("ls %v: capped %v (want %v), gradient %v (want %v)", v, out.Values()[i], want, g[i], wantGrad)
+		}
+	}
+}
