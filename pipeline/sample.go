@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,7 +23,11 @@ type SampleOptions struct {
 	StepSize float64 // Langevin step size
 	// Temperature, when > 0, replaces the run's eval.temperature.
 	Temperature float64
-	PNG         string // also draw the samples here, when not empty
+	// Correction, when not empty, replaces the run's langevin.correction
+	// ("none" or "mala") for these chains alone; a MALA chain's
+	// acceptance rate is reported with the samples.
+	Correction string
+	PNG        string // also draw the samples here, when not empty
 	// Format is the file format of image samples: "idx" (the default),
 	// "npy" or "png" (see SampleFormats); 2-D samples are always CSV.
 	Format string
@@ -68,6 +73,12 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 	if so.Temperature > 0 {
 		exp.Eval.Temperature = so.Temperature
 	}
+	if so.Correction != "" {
+		exp.Langevin.Correction = so.Correction
+		if err := exp.Validate(); err != nil {
+			return "", fmt.Errorf("--correction %s on run %d: %w", so.Correction, id, err)
+		}
+	}
 	t, isImage := imageTasks[exp.Data.Name]
 	switch {
 	case isImage && n > MaxSampleValues/t.dim():
@@ -109,12 +120,14 @@ func Sample(ctx context.Context, db *tracker.DB, out string, id int64, n int, mo
 		if err != nil {
 			return "", err
 		}
+		reportMoves(so.Score, m)
 		return writeImageSamples(exp, t, out, id, n, model, path, title, s, judge, so)
 	}
 	s, err := m.Sample(ctx, starts, noise, n, toySampleBatch, nil)
 	if err != nil {
 		return "", err
 	}
+	reportMoves(os.Stderr, m)
 	if path == "" {
 		path = filepath.Join(out, "samples", fmt.Sprintf("run%d-%s-%d.csv", id, model, n))
 	}
@@ -191,6 +204,17 @@ func writeImageSamples(exp config.Experiment, t imageTask, out string, id int64,
 		return "", err
 	}
 	return path, nil
+}
+
+// reportMoves prints the acceptance rate of m's chains to w when they had
+// a Metropolis correction.
+func reportMoves(w io.Writer, m method.Model) {
+	if w == nil {
+		w = os.Stderr
+	}
+	if m.Moves != nil && m.Moves.Proposed > 0 {
+		fmt.Fprintf(w, "%s chains: MALA accepted %d of %d proposals (%.3f)\n", m.Name, m.Moves.Accepted, m.Moves.Proposed, m.Moves.Rate())
+	}
 }
 
 // logMoves records the acceptance rate of m's test chains when they have

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vaebm/vaebm/config"
@@ -130,6 +131,19 @@ func TestStackedMNISTSmokeEndToEnd(t *testing.T) {
 	}
 	if !bytes.Contains(report.Bytes(), []byte("of 1000 modes")) || !bytes.Contains(report.Bytes(), []byte("over 7 samples")) {
 		t.Errorf("mode report %q", report.String())
+	}
+	// The same chains with a Metropolis correction report how many of
+	// their proposals they took; a correction the config rejects is an
+	// error naming the key.
+	report.Reset()
+	if _, err := Sample(context.Background(), db, out, r.ID, 7, "vaebm", filepath.Join(out, "mala.idx"), SampleOptions{Steps: 2, Correction: "mala", Score: &report}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(report.Bytes(), []byte("vaebm chains: MALA accepted")) || !bytes.Contains(report.Bytes(), []byte("of 14 proposals")) {
+		t.Errorf("MALA report %q", report.String())
+	}
+	if _, err := Sample(context.Background(), db, out, r.ID, 7, "vaebm", "", SampleOptions{Correction: "hmc"}); err == nil || !strings.Contains(err.Error(), "langevin.correction") {
+		t.Errorf("--correction hmc: got %v, want an error naming langevin.correction", err)
 	}
 	vals, dims, err := data.ReadIDXFloat32(path)
 	if err != nil {

@@ -160,11 +160,12 @@ const usage = `usage: vaebm [--out DIR] [--db FILE|postgres://…] COMMAND ...
   runs show ID                    show one run: provenance, params, final metrics, artifacts
   runs diff A B                   show the config keys that differ between two runs
   sample RUN_ID [--n N] [--model NAME] [--out FILE] [--format idx|npy|png] [--score]
-         [--steps K] [--step-size H] [--temperature T] [--png FILE]
+         [--steps K] [--step-size H] [--temperature T] [--correction none|mala] [--png FILE]
                                   draw samples of a model of a finished run (default the method's own:
                                   vaebm, ebm_x, wgan_nvae, vaebm_kl; vae for the VAE) (CSV for 2-D data; images as IDX,
                                   NumPy .npy or a folder of PNGs); --score evaluates them with the
-                                  run's judges; --steps and --step-size override the test-time chain
+                                  run's judges; --steps, --step-size and --correction override the
+                                  test-time chain
   ablate FILE [key=value ...] [--jobs N]
                                   run every row × seed of a table (ablations/*.yaml) that has no
                                   finished run of its config, then write the table and figure;

@@ -31,6 +31,8 @@ func cmdSample(ctx context.Context, g globals, args []string) error {
 	fs.IntVar(&so.Steps, "steps", 0, "Langevin steps per chain (default: the run's langevin.test_steps)")
 	fs.Float64Var(&so.StepSize, "step-size", 0, "Langevin step size (default: the run's langevin.step_size)")
 	fs.Float64Var(&so.Temperature, "temperature", 0, "scale of ε_z at each VAE sample and chain start (default: the run's eval.temperature)")
+	fs.StringVar(&so.Correction, "correction", "", "none or mala: the test chains' Metropolis correction (default: the run's langevin.correction); "+
+		"mala prints its acceptance rate")
 	fs.StringVar(&so.PNG, "png", "", "also draw the samples in this PNG file: a scatter plot for 2-D data; "+
 		"for images a grid of the first 400 (images always get one, default: the output file with .png)")
 	score := fs.Bool("score", false, "images: also print the run's evaluation of the samples with the judges it was evaluated with "+
