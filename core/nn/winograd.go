@@ -28,10 +28,13 @@ import "github.com/vaebm/vaebm/core/nn/internal/wino"
 // with x̃ the zero-padded input, on a grid of th+1 rows of gw = tw+1
 // columns. Tile (i, j) then reads element d[r][c] of its 4×4 input at
 // P(r%2)(c%2)[L + (r/2)·gw + c/2], L = i·gw + j: sixteen contiguous views,
-// so a kernel transforms 8 tiles per instruction. The price is one dummy
-// tile per row of tiles (j = tw), which the GEMMs carry along (7% more
-// columns at 28×28, 14% at 14×14). The output transform writes four
-// planes by output parity likewise, which are then interleaved into y.
+// so a kernel transforms 8 tiles per instruction. The grid has one dummy
+// tile per row of tiles (j = tw); the kernels run row by row of tiles, so
+// that V and M hold the th·tw real tiles alone and the GEMMs do not carry
+// the dummies (they did, at 7% more columns at 28×28 and 14% at 14×14). A
+// row's last 8 lanes may spill into the next row's first columns, which
+// the next call overwrites. The output transform writes four planes by
+// output parity likewise, which are then interleaved into y.
 //
 // F(2×2, 3×3) only uses the points 0, ±1 and ∞: its transforms add,
 // subtract and halve, so float32 results stay close to the direct form's
@@ -74,14 +77,16 @@ func useWinograd(g convGeom) bool {
 
 // winoGeom is the tiling of one convolution (P = 1): th×tw tiles per image
 // cover the Ho×Wo output (the last row or column of tiles overhangs it when
-// Ho or Wo is odd), laid out on a grid of th rows of gw = tw+1 columns, n
-// grid tiles per image. ps is the size of one input parity plane, with
-// room for the kernels' reads past the last tile; ld is the row length of
-// V and M: a chunk's tiles plus room for the kernels' writes past them.
+// Ho or Wo is odd), nt = th·tw of them, laid out in the parity planes on a
+// grid of th rows of gw = tw+1 columns, n grid tiles per image. ps is the
+// size of one input parity plane and ys of one output parity plane, each
+// with room for the kernels' reads and writes past the last row's tiles;
+// ld is the row length of V and M: a chunk's tiles plus room for the
+// kernels' writes past them.
 type winoGeom struct {
-	th, tw, gw, n int
-	ps, ld        int
-	chunk         int // images per set of GEMMs
+	th, tw, gw, n, nt int
+	ps, ys, ld        int
+	chunk             int // images per set of GEMMs
 }
 
 func newWinoGeom(g convGeom) winoGeom {
@@ -89,11 +94,13 @@ func newWinoGeom(g convGeom) winoGeom {
 	gw := tw + 1
 	n := th * gw
 	chunk := max(1, min(g.N, winoTileTarget/n))
-	return winoGeom{th: th, tw: tw, gw: gw, n: n, ps: (th+1)*gw + gw + 16, ld: chunk*n + 8, chunk: chunk}
+	return winoGeom{th: th, tw: tw, gw: gw, n: n, nt: th * tw,
+		ps: (th+1)*gw + gw + 16, ys: (n + 15) &^ 7, ld: chunk*th*tw + 8, chunk: chunk}
 }
 
-// n8 is n rounded up to the kernels' 8 lanes: how far they read and write.
-func (wg winoGeom) n8() int { return (wg.n + 7) &^ 7 }
+// lanes is a row of tiles rounded up to the kernels' 8 lanes: how far
+// they read and write from a row's first tile.
+func (wg winoGeom) lanes() int { return (wg.tw + 7) &^ 7 }
 
 // convWinograd is convForward for a 3×3 kernel at stride 1: y = w ⋆ x + b,
 // then post per image. Scratch slots: 0 the transformed kernels U, then per
@@ -102,7 +109,7 @@ func (wg winoGeom) n8() int { return (wg.n + 7) &^ 7 }
 func convWinograd[T float](g convGeom, x, w, b, y []T, s *scratch[T], post func(off int, y []T)) {
 	wg := newWinoGeom(g)
 	workers := numWorkers(g.N)
-	vn, mn, pn := 16*g.C*wg.ld, 16*g.O*wg.ld, 4*wg.ps+4*wg.n8()
+	vn, mn, pn := 16*g.C*wg.ld, 16*g.O*wg.ld, 4*wg.ps+4*wg.ys
 	s.buf(0, 16*g.O*g.C)
 	for k := 0; k < workers; k++ {
 		s.buf(1+3*k, vn)
@@ -118,9 +125,9 @@ func convWinograd[T float](g convGeom, x, w, b, y []T, s *scratch[T], post func(
 		clear(in) // the padding stays zero: only the image is rewritten
 		for i0 := lo; i0 < hi; i0 += wg.chunk {
 			nimg := min(wg.chunk, hi-i0)
-			nt := nimg * wg.n
+			nt := nimg * wg.nt
 			for i := 0; i < nimg; i++ {
-				winoInput(g, wg, x[(i0+i)*inSize:(i0+i+1)*inSize], in, v, i*wg.n)
+				winoInput(g, wg, x[(i0+i)*inSize:(i0+i+1)*inSize], in, v, i*wg.nt)
 			}
 			for xi := 0; xi < 16; xi++ {
 				gemm(false, false, g.O, nt, g.C, 1, u[xi*g.O*g.C:(xi+1)*g.O*g.C], g.C,
@@ -128,7 +135,7 @@ func convWinograd[T float](g convGeom, x, w, b, y []T, s *scratch[T], post func(
 			}
 			for i := 0; i < nimg; i++ {
 				yi := y[(i0+i)*outSize : (i0+i+1)*outSize]
-				winoOutput(g, wg, m, b, yi, out, i*wg.n)
+				winoOutput(g, wg, m, b, yi, out, i*wg.nt)
 				if post != nil {
 					post((i0+i)*outSize, yi)
 				}
@@ -168,14 +175,15 @@ func winoKernels[T float](g convGeom, w, u []T, lo, hi int) {
 }
 
 // winoInput writes the transformed tiles Bᵀ d B of one image into columns
-// [t0, t0+n) of V (16 × C × ld), with
+// [t0, t0+nt) of V (16 × C × ld), row of tiles after row, with
 //
 //	Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],
 //
 // channel by channel through the parity planes in planes (4 × ps), whose
 // entries outside the image are zero: the padding, the overhang of odd
-// sizes and the dummy tiles. The kernel may write up to n8 columns, into
-// the next image's (written after) or the row's spare 8.
+// sizes and the dummy tiles. The kernel writes up to 7 columns past each
+// row of tiles: into the next row's or image's (written after) or the
+// row's spare 8.
 func winoInput[T float](g convGeom, wg winoGeom, img, planes, v []T, t0 int) {
 	gw, ps := wg.gw, wg.ps
 	for c := 0; c < g.C; c++ {
@@ -188,15 +196,18 @@ func winoInput[T float](g convGeom, wg winoGeom, img, planes, v []T, t0 int) {
 		if g.H > 1 {
 			deinterleave(plane[g.W:], 2*g.W, planes[ps+gw:], planes[gw+1:], gw, g.H/2, g.W)
 		}
-		winoInTiles(planes, ps, gw, v[c*wg.ld+t0:], g.C*wg.ld, wg.n)
+		for r := 0; r < wg.th; r++ {
+			winoInTiles(planes[r*gw:], ps, gw, v[c*wg.ld+t0+r*wg.tw:], g.C*wg.ld, wg.tw)
+		}
 	}
 }
 
-// winoInTiles transforms tiles [0, n) of the parity planes p (4 × ps) into
-// v[ξ·vs + L], ξ = 0…15; the AVX kernel also writes tiles up to n8.
+// winoInTiles transforms tiles [0, n) of the parity planes p (4 × ps),
+// which may start at a row of tiles, into v[ξ·vs + L], ξ = 0…15; the AVX
+// kernel also reads and writes tiles up to n8.
 func winoInTiles[T float](p []T, ps, gw int, v []T, vs, n int) {
 	n8 := (n + 7) &^ 7
-	if len(p) < 4*ps || ps < (n8+gw+1) || len(v) < 15*vs+n8 {
+	if len(p) < 3*ps+n8+gw+1 || len(v) < 15*vs+n8 {
 		panic("winograd: short input buffers")
 	}
 	if p32, ok := any(p).([]float32); ok && useAsm {
@@ -229,28 +240,31 @@ func winoInTiles[T float](p []T, ps, gw int, v []T, vs, n int) {
 	}
 }
 
-// winoOutput turns columns [t0, t0+n) of M (16 × O × ld) into one output
+// winoOutput turns columns [t0, t0+nt) of M (16 × O × ld) into one output
 // image y (O × Ho × Wo), adding b when it is not nil, with
 //
 //	Aᵀ = [1 1 1 0; 0 1 −1 −1],
 //
 // channel by channel: winoOutTiles writes the four output parity planes
-// (4 × n8) and the copy into y drops the outputs of dummy tiles and of
-// tiles that overhang an odd Ho or Wo.
+// (4 × ys) row of tiles by row, and the copy into y drops the outputs of
+// dummy tiles (whatever the kernel wrote there) and of tiles that
+// overhang an odd Ho or Wo.
 func winoOutput[T float](g convGeom, wg winoGeom, m, b, y, planes []T, t0 int) {
-	gw, n8 := wg.gw, wg.n8()
+	gw, ys := wg.gw, wg.ys
 	for o := 0; o < g.O; o++ {
 		var bo T
 		if b != nil {
 			bo = b[o]
 		}
-		winoOutTiles(m[o*wg.ld+t0:], g.O*wg.ld, planes, n8, wg.n, bo)
+		for r := 0; r < wg.th; r++ {
+			winoOutTiles(m[o*wg.ld+t0+r*wg.tw:], g.O*wg.ld, planes[r*gw:], ys, wg.tw, bo)
+		}
 		plane := y[o*g.Ho*g.Wo : (o+1)*g.Ho*g.Wo]
 		// Output row 2i + a, columns 2j and 2j+1, come from planes 2a and
 		// 2a+1 at tile i·gw + j.
-		interleave(planes, planes[n8:], gw, plane, 2*g.Wo, (g.Ho+1)/2, g.Wo)
+		interleave(planes, planes[ys:], gw, plane, 2*g.Wo, (g.Ho+1)/2, g.Wo)
 		if g.Ho > 1 {
-			interleave(planes[2*n8:], planes[3*n8:], gw, plane[g.Wo:], 2*g.Wo, g.Ho/2, g.Wo)
+			interleave(planes[2*ys:], planes[3*ys:], gw, plane[g.Wo:], 2*g.Wo, g.Ho/2, g.Wo)
 		}
 	}
 }
@@ -306,11 +320,11 @@ func interleave[T float](a, b []T, ss int, dst []T, ds, rows, w int) {
 }
 
 // winoOutTiles transforms tiles [0, n) of m[ξ·ms + L], ξ = 0…15, into the
-// output parity planes y (4 × ys), plus b; the AVX kernel also reads and
-// writes tiles up to n8.
+// output parity planes y (4 × ys, which may start at a row of tiles), plus
+// b; the AVX kernel also reads and writes tiles up to n8.
 func winoOutTiles[T float](m []T, ms int, y []T, ys, n int, b T) {
 	n8 := (n + 7) &^ 7
-	if len(m) < 15*ms+n8 || ys < n8 || len(y) < 4*ys {
+	if len(m) < 15*ms+n8 || ys < n8 || len(y) < 3*ys+n8 {
 		panic("winograd: short output buffers")
 	}
 	if m32, ok := any(m).([]float32); ok && useAsm {
@@ -340,7 +354,7 @@ func winoOutTiles[T float](m []T, ms int, y []T, ys, n int, b T) {
 func convGradWeightWinograd[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
 	wg := newWinoGeom(g)
 	workers := numWorkers(g.N)
-	vn, mn, pn, un := 16*g.C*wg.ld, 16*g.O*wg.ld, 4*wg.ps+4*wg.n8(), 16*g.O*g.C
+	vn, mn, pn, un := 16*g.C*wg.ld, 16*g.O*wg.ld, 4*wg.ps+4*wg.ys, 16*g.O*g.C
 	for k := 0; k < workers; k++ { // all slots exist before the workers start
 		s.buf(4*k, vn)
 		s.buf(4*k+1, mn)
@@ -351,14 +365,14 @@ func convGradWeightWinograd[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
 	forWorkers(g.N, func(k, lo, hi int) {
 		v, m, planes, du := s.buf(4*k, vn), s.buf(4*k+1, mn), s.buf(4*k+2, pn), s.buf(4*k+3, un)
 		in, out := planes[:4*wg.ps], planes[4*wg.ps:]
-		clear(planes) // padding, overhang and dummy tiles stay zero
+		clear(planes) // padding and overhang stay zero
 		clear(du)
 		for i0 := lo; i0 < hi; i0 += wg.chunk {
 			nimg := min(wg.chunk, hi-i0)
-			nt := nimg * wg.n
+			nt := nimg * wg.nt
 			for i := 0; i < nimg; i++ {
-				winoInput(g, wg, x[(i0+i)*inSize:(i0+i+1)*inSize], in, v, i*wg.n)
-				winoGradOutput(g, wg, dy[(i0+i)*outSize:(i0+i+1)*outSize], out, m, i*wg.n)
+				winoInput(g, wg, x[(i0+i)*inSize:(i0+i+1)*inSize], in, v, i*wg.nt)
+				winoGradOutput(g, wg, dy[(i0+i)*outSize:(i0+i+1)*outSize], out, m, i*wg.nt)
 			}
 			for xi := 0; xi < 16; xi++ {
 				gemm(false, true, g.O, g.C, nt, 1, m[xi*g.O*wg.ld:(xi+1)*g.O*wg.ld], wg.ld,
@@ -376,27 +390,31 @@ func convGradWeightWinograd[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
 }
 
 // winoGradOutput writes A dy Aᵀ for the tiles of one output gradient image
-// dy (O × Ho × Wo) into columns [t0, t0+n) of ∂L/∂M (16 × O × ld), through
-// the output parity planes (4 × n8), whose entries for dummy tiles and the
-// overhang of odd sizes stay zero, so those tiles add nothing.
+// dy (O × Ho × Wo) into columns [t0, t0+nt) of ∂L/∂M (16 × O × ld), row of
+// tiles by row, through the output parity planes (4 × ys), whose entries
+// for the overhang of odd sizes stay zero, so those parts of a tile add
+// nothing.
 func winoGradOutput[T float](g convGeom, wg winoGeom, dy, planes, m []T, t0 int) {
-	gw, n8 := wg.gw, wg.n8()
+	gw, ys := wg.gw, wg.ys
 	for o := 0; o < g.O; o++ {
 		plane := dy[o*g.Ho*g.Wo : (o+1)*g.Ho*g.Wo]
-		deinterleave(plane, 2*g.Wo, planes, planes[n8:], gw, (g.Ho+1)/2, g.Wo)
+		deinterleave(plane, 2*g.Wo, planes, planes[ys:], gw, (g.Ho+1)/2, g.Wo)
 		if g.Ho > 1 {
-			deinterleave(plane[g.Wo:], 2*g.Wo, planes[2*n8:], planes[3*n8:], gw, g.Ho/2, g.Wo)
+			deinterleave(plane[g.Wo:], 2*g.Wo, planes[2*ys:], planes[3*ys:], gw, g.Ho/2, g.Wo)
 		}
-		winoGradOutTiles(planes, n8, m[o*wg.ld+t0:], g.O*wg.ld, wg.n)
+		for r := 0; r < wg.th; r++ {
+			winoGradOutTiles(planes[r*gw:], ys, m[o*wg.ld+t0+r*wg.tw:], g.O*wg.ld, wg.tw)
+		}
 	}
 }
 
 // winoGradOutTiles is winoOutTiles' adjoint (without the bias): tiles
-// [0, n) of the parity planes y (4 × ys) into m[ξ·ms + L]; the AVX kernel
-// also reads and writes tiles up to n8.
+// [0, n) of the parity planes y (4 × ys, which may start at a row of
+// tiles) into m[ξ·ms + L]; the AVX kernel also reads and writes tiles up
+// to n8.
 func winoGradOutTiles[T float](y []T, ys int, m []T, ms, n int) {
 	n8 := (n + 7) &^ 7
-	if len(m) < 15*ms+n8 || ys < n8 || len(y) < 4*ys {
+	if len(m) < 15*ms+n8 || ys < n8 || len(y) < 3*ys+n8 {
 		panic("winograd: short output gradient buffers")
 	}
 	if y32, ok := any(y).([]float32); ok && useAsm {

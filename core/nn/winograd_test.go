@@ -27,7 +27,9 @@ var winoCases = []struct {
 	{5, 4, 14, 14, 6, true},  // 56 grid tiles per image: 2 images per chunk, a remainder
 	{3, 2, 28, 28, 3, false}, // 210 grid tiles per image: one image per chunk
 	{4, 17, 11, 13, 9, true},
-	{7, 3, 9, 9, 4, false}, // 30 grid tiles per image: the kernels write past each image into the next
+	{7, 3, 9, 9, 4, false},  // 30 grid tiles per image: the kernels write past each image into the next
+	{3, 2, 16, 16, 3, true}, // rows of 8 tiles: the kernels write no lanes past a row
+	{3, 2, 5, 18, 2, false}, // rows of 9 tiles: 7 lanes past each row, into the next
 }
 
 func f32s(v []float64) []float32 {
