@@ -29,12 +29,15 @@ import "github.com/vaebm/vaebm/core/nn/internal/wino"
 // columns. Tile (i, j) then reads element d[r][c] of its 4×4 input at
 // P(r%2)(c%2)[L + (r/2)·gw + c/2], L = i·gw + j: sixteen contiguous views,
 // so a kernel transforms 8 tiles per instruction. The grid has one dummy
-// tile per row of tiles (j = tw); the kernels run row by row of tiles, so
-// that V and M hold the th·tw real tiles alone and the GEMMs do not carry
-// the dummies (they did, at 7% more columns at 28×28 and 14% at 14×14). A
-// row's last 8 lanes may spill into the next row's first columns, which
-// the next call overwrites. The output transform writes four planes by
-// output parity likewise, which are then interleaved into y.
+// tile per row of tiles (j = tw). Where the GEMMs dominate (many channels
+// in and out: winoRowsMin), the kernels run row of tiles by row, so that V
+// and M hold the th·tw real tiles alone and the GEMMs do not carry the
+// dummies (7% more columns at 28×28, 14% at 14×14); a row's last 8 lanes
+// may spill into the next row's first columns, which the next call
+// overwrites. Elsewhere the calls per row cost more than the columns they
+// save, and one call runs over the whole grid, dummies included. The
+// output transform writes four planes by output parity likewise, which
+// are then interleaved into y.
 //
 // F(2×2, 3×3) only uses the points 0, ±1 and ∞: its transforms add,
 // subtract and halve, so float32 results stay close to the direct form's
@@ -77,30 +80,41 @@ func useWinograd(g convGeom) bool {
 
 // winoGeom is the tiling of one convolution (P = 1): th×tw tiles per image
 // cover the Ho×Wo output (the last row or column of tiles overhangs it when
-// Ho or Wo is odd), nt = th·tw of them, laid out in the parity planes on a
-// grid of th rows of gw = tw+1 columns, n grid tiles per image. ps is the
-// size of one input parity plane and ys of one output parity plane, each
-// with room for the kernels' reads and writes past the last row's tiles;
-// ld is the row length of V and M: a chunk's tiles plus room for the
-// kernels' writes past them.
+// Ho or Wo is odd), laid out in the parity planes on a grid of th rows of
+// gw = tw+1 columns, n grid tiles per image. The kernels run over runs
+// stretches of run tiles each, stretch r from grid tile r·gw into columns
+// r·run on of V and M, nt = runs·run columns per image: th rows of tw
+// tiles, or one stretch of the whole grid. ps is the size of one input
+// parity plane and ys of one output parity plane, each with room for the
+// kernels' reads and writes past the last stretch; ld is the row length
+// of V and M: a chunk's tiles plus room for the kernels' writes past them.
 type winoGeom struct {
-	th, tw, gw, n, nt int
-	ps, ys, ld        int
-	chunk             int // images per set of GEMMs
+	th, tw, gw, n int
+	runs, run, nt int
+	ps, ys, ld    int
+	chunk         int // images per set of GEMMs
 }
+
+// winoRowsMin is the least C·O for which the kernels run row of tiles by
+// row (see above). BenchmarkWinogradRows, forward and weight gradient
+// (grid time over rows time): 1.10–1.12 at 64→128 and 1.17–1.19 at
+// 128→128 on 14×14 (batch 128); 1.00–1.04 at 64→64 on 28×28 and 7×7;
+// 0.88–1.06 with 32 channels or fewer, and 0.95 at 64→3. The quick-scale
+// experiments' convolutions (at most 32→64 and 64→64) stay on the grid.
+var winoRowsMin = 64 * 128
 
 func newWinoGeom(g convGeom) winoGeom {
 	th, tw := (g.Ho+1)/2, (g.Wo+1)/2
 	gw := tw + 1
 	n := th * gw
+	runs, run := 1, n
+	if g.C*g.O >= winoRowsMin {
+		runs, run = th, tw
+	}
 	chunk := max(1, min(g.N, winoTileTarget/n))
-	return winoGeom{th: th, tw: tw, gw: gw, n: n, nt: th * tw,
-		ps: (th+1)*gw + gw + 16, ys: (n + 15) &^ 7, ld: chunk*th*tw + 8, chunk: chunk}
+	return winoGeom{th: th, tw: tw, gw: gw, n: n, runs: runs, run: run, nt: runs * run,
+		ps: (th+1)*gw + gw + 16, ys: (n + 15) &^ 7, ld: chunk*runs*run + 8, chunk: chunk}
 }
-
-// lanes is a row of tiles rounded up to the kernels' 8 lanes: how far
-// they read and write from a row's first tile.
-func (wg winoGeom) lanes() int { return (wg.tw + 7) &^ 7 }
 
 // convWinograd is convForward for a 3×3 kernel at stride 1: y = w ⋆ x + b,
 // then post per image. Scratch slots: 0 the transformed kernels U, then per
@@ -175,14 +189,14 @@ func winoKernels[T float](g convGeom, w, u []T, lo, hi int) {
 }
 
 // winoInput writes the transformed tiles Bᵀ d B of one image into columns
-// [t0, t0+nt) of V (16 × C × ld), row of tiles after row, with
+// [t0, t0+nt) of V (16 × C × ld), stretch after stretch, with
 //
 //	Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],
 //
 // channel by channel through the parity planes in planes (4 × ps), whose
 // entries outside the image are zero: the padding, the overhang of odd
 // sizes and the dummy tiles. The kernel writes up to 7 columns past each
-// row of tiles: into the next row's or image's (written after) or the
+// stretch: into the next stretch's or image's (written after) or the
 // row's spare 8.
 func winoInput[T float](g convGeom, wg winoGeom, img, planes, v []T, t0 int) {
 	gw, ps := wg.gw, wg.ps
@@ -196,8 +210,8 @@ func winoInput[T float](g convGeom, wg winoGeom, img, planes, v []T, t0 int) {
 		if g.H > 1 {
 			deinterleave(plane[g.W:], 2*g.W, planes[ps+gw:], planes[gw+1:], gw, g.H/2, g.W)
 		}
-		for r := 0; r < wg.th; r++ {
-			winoInTiles(planes[r*gw:], ps, gw, v[c*wg.ld+t0+r*wg.tw:], g.C*wg.ld, wg.tw)
+		for r := 0; r < wg.runs; r++ {
+			winoInTiles(planes[r*gw:], ps, gw, v[c*wg.ld+t0+r*wg.run:], g.C*wg.ld, wg.run)
 		}
 	}
 }
@@ -246,7 +260,7 @@ func winoInTiles[T float](p []T, ps, gw int, v []T, vs, n int) {
 //	Aᵀ = [1 1 1 0; 0 1 −1 −1],
 //
 // channel by channel: winoOutTiles writes the four output parity planes
-// (4 × ys) row of tiles by row, and the copy into y drops the outputs of
+// (4 × ys) stretch by stretch, and the copy into y drops the outputs of
 // dummy tiles (whatever the kernel wrote there) and of tiles that
 // overhang an odd Ho or Wo.
 func winoOutput[T float](g convGeom, wg winoGeom, m, b, y, planes []T, t0 int) {
@@ -256,8 +270,8 @@ func winoOutput[T float](g convGeom, wg winoGeom, m, b, y, planes []T, t0 int) {
 		if b != nil {
 			bo = b[o]
 		}
-		for r := 0; r < wg.th; r++ {
-			winoOutTiles(m[o*wg.ld+t0+r*wg.tw:], g.O*wg.ld, planes[r*gw:], ys, wg.tw, bo)
+		for r := 0; r < wg.runs; r++ {
+			winoOutTiles(m[o*wg.ld+t0+r*wg.run:], g.O*wg.ld, planes[r*gw:], ys, wg.run, bo)
 		}
 		plane := y[o*g.Ho*g.Wo : (o+1)*g.Ho*g.Wo]
 		// Output row 2i + a, columns 2j and 2j+1, come from planes 2a and
@@ -365,7 +379,7 @@ func convGradWeightWinograd[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
 	forWorkers(g.N, func(k, lo, hi int) {
 		v, m, planes, du := s.buf(4*k, vn), s.buf(4*k+1, mn), s.buf(4*k+2, pn), s.buf(4*k+3, un)
 		in, out := planes[:4*wg.ps], planes[4*wg.ps:]
-		clear(planes) // padding and overhang stay zero
+		clear(planes) // padding, overhang and dummy tiles stay zero
 		clear(du)
 		for i0 := lo; i0 < hi; i0 += wg.chunk {
 			nimg := min(wg.chunk, hi-i0)
@@ -390,10 +404,10 @@ func convGradWeightWinograd[T float](g convGeom, x, dy, dw []T, s *scratch[T]) {
 }
 
 // winoGradOutput writes A dy Aᵀ for the tiles of one output gradient image
-// dy (O × Ho × Wo) into columns [t0, t0+nt) of ∂L/∂M (16 × O × ld), row of
-// tiles by row, through the output parity planes (4 × ys), whose entries
-// for the overhang of odd sizes stay zero, so those parts of a tile add
-// nothing.
+// dy (O × Ho × Wo) into columns [t0, t0+nt) of ∂L/∂M (16 × O × ld),
+// stretch by stretch, through the output parity planes (4 × ys), whose
+// entries for dummy tiles and the overhang of odd sizes stay zero, so
+// those tiles add nothing.
 func winoGradOutput[T float](g convGeom, wg winoGeom, dy, planes, m []T, t0 int) {
 	gw, ys := wg.gw, wg.ys
 	for o := 0; o < g.O; o++ {
@@ -402,8 +416,8 @@ func winoGradOutput[T float](g convGeom, wg winoGeom, dy, planes, m []T, t0 int)
 		if g.Ho > 1 {
 			deinterleave(plane[g.Wo:], 2*g.Wo, planes[2*ys:], planes[3*ys:], gw, g.Ho/2, g.Wo)
 		}
-		for r := 0; r < wg.th; r++ {
-			winoGradOutTiles(planes[r*gw:], ys, m[o*wg.ld+t0+r*wg.tw:], g.O*wg.ld, wg.tw)
+		for r := 0; r < wg.runs; r++ {
+			winoGradOutTiles(planes[r*gw:], ys, m[o*wg.ld+t0+r*wg.run:], g.O*wg.ld, wg.run)
 		}
 	}
 }

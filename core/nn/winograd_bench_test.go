@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -62,4 +63,48 @@ func median(v []float64) float64 {
 	v = slices.Clone(v)
 	slices.Sort(v)
 	return v[len(v)/2]
+}
+
+// BenchmarkWinogradRows times the Winograd forward pass and weight gradient
+// with the kernels run row of tiles by row (V and M without the dummy
+// tiles) and over the whole grid, alternating the two every iteration, and
+// reports the median of each and their ratio (grid/rows > 1: running by
+// rows is faster). winoRowsMin is set from it. ns/op is the pair.
+func BenchmarkWinogradRows(b *testing.B) {
+	defer func(v int) { winoRowsMin = v }(winoRowsMin)
+	for _, c := range []struct{ n, c, o, hw int }{
+		{128, 64, 64, 28}, {128, 64, 128, 14}, {128, 128, 128, 14}, {32, 64, 64, 7}, {32, 32, 64, 14},
+		{32, 32, 32, 28}, {32, 32, 32, 14}, {32, 32, 32, 7}, {32, 16, 16, 28}, {128, 64, 3, 28},
+	} {
+		g := geom(c.n, c.c, c.hw, c.hw, c.o, 3, 1, 1)
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, w := make([]float32, g.N*g.C*g.H*g.W), make([]float32, g.O*g.ckk())
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		y := make([]float32, g.N*g.O*g.pix())
+		dw := make([]float32, len(w))
+		b.Run(fmt.Sprintf("c%do%dhw%dn%d", c.c, c.o, c.hw, c.n), func(b *testing.B) {
+			var s1, s2 scratch[float32]
+			var tr, tg []float64
+			for b.Loop() {
+				winoRowsMin = 0
+				t0 := time.Now()
+				convWinograd(g, x, w, nil, y, &s1, nil)
+				convGradWeightWinograd(g, x, y, dw, &s1)
+				winoRowsMin = math.MaxInt
+				t1 := time.Now()
+				convWinograd(g, x, w, nil, y, &s2, nil)
+				convGradWeightWinograd(g, x, y, dw, &s2)
+				tr, tg = append(tr, t1.Sub(t0).Seconds()), append(tg, time.Since(t1).Seconds())
+			}
+			mr, mg := median(tr), median(tg)
+			b.ReportMetric(mr*1e3, "rows-ms")
+			b.ReportMetric(mg*1e3, "grid-ms")
+			b.ReportMetric(mg/mr, "grid/rows")
+		})
+	}
 }

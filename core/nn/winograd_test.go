@@ -60,7 +60,7 @@ func closeTo[T float](t *testing.T, name string, got []T, want []float64, rel fl
 // input gradient and weight gradient agree with the naive convolution, in
 // float32 and float64, and the float32 forward with the im2col path.
 func TestWinogradMatchesNaive(t *testing.T) {
-	withWinoMinC(t, func() { testWinogradMatchesNaive(t) })
+	withWinograd(t, func() { testWinogradMatchesNaive(t) })
 }
 
 func testWinogradMatchesNaive(t *testing.T) {
@@ -143,23 +143,28 @@ func TestWinogradGoTransforms(t *testing.T) {
 	}
 	useAsm = false
 	defer func() { useAsm = true }()
-	withWinoMinC(t, func() { testWinogradMatchesNaive(t) })
+	withWinograd(t, func() { testWinogradMatchesNaive(t) })
 }
 
-// withWinoMinC runs f with every 3×3 stride-1 padding-1 conv on the Winograd
-// path, however few its channels, so that small test shapes exercise it.
-func withWinoMinC(t *testing.T, f func()) {
+// withWinograd runs f with every 3×3 stride-1 padding-1 conv on the
+// Winograd path, however few its channels, so that small test shapes
+// exercise it: once with the kernels over the whole grid of tiles, once
+// row of tiles by row (winoRowsMin).
+func withWinograd(t *testing.T, f func()) {
 	t.Helper()
-	old := winoMinC
+	oldC, oldRows := winoMinC, winoRowsMin
+	defer func() { winoMinC, winoRowsMin = oldC, oldRows }()
 	winoMinC = 1
-	defer func() { winoMinC = old }()
-	f()
+	for _, rows := range []int{math.MaxInt, 0} {
+		winoRowsMin = rows
+		f()
+	}
 }
 
 // The whole op through the Winograd path (forward, input and weight
 // gradients) against float64 central differences.
 func TestWinogradGradientsFiniteDifferences(t *testing.T) {
-	withWinoMinC(t, func() {
+	withWinograd(t, func() {
 		for _, tc := range winoCases[:5] {
 			shapes := [][]int{{tc.n, tc.c, tc.h, tc.w}, {tc.o, tc.c, 3, 3}}
 			if tc.bias {
