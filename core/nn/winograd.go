@@ -96,11 +96,13 @@ type winoGeom struct {
 }
 
 // winoRowsMin is the least C·O for which the kernels run row of tiles by
-// row (see above). BenchmarkWinogradRows, forward and weight gradient
-// (grid time over rows time): 1.10–1.12 at 64→128 and 1.17–1.19 at
-// 128→128 on 14×14 (batch 128); 1.00–1.04 at 64→64 on 28×28 and 7×7;
-// 0.88–1.06 with 32 channels or fewer, and 0.95 at 64→3. The quick-scale
-// experiments' convolutions (at most 32→64 and 64→64) stay on the grid.
+// row (see above), on outputs of at least 13 columns (rows of 7 tiles or
+// more). BenchmarkWinogradRows, forward and weight gradient (grid time
+// over rows time): 1.10–1.16 at 64→128 and 1.17–1.19 at 128→128 on 14×14
+// (batch 128), but 0.98–0.99 at 64→128 on 7×7; 1.00–1.04 at 64→64 on
+// 28×28 and 7×7; 0.88–1.06 with 32 channels or fewer, and 0.95 at 64→3.
+// The quick-scale experiments' convolutions and judges (at most 64→64 on
+// 14×14, 64→128 on 7×7) stay on the grid, and so keep their bits.
 var winoRowsMin = 64 * 128
 
 func newWinoGeom(g convGeom) winoGeom {
@@ -108,7 +110,7 @@ func newWinoGeom(g convGeom) winoGeom {
 	gw := tw + 1
 	n := th * gw
 	runs, run := 1, n
-	if g.C*g.O >= winoRowsMin {
+	if g.C*g.O >= winoRowsMin && tw >= 7 {
 		runs, run = th, tw
 	}
 	chunk := max(1, min(g.N, winoTileTarget/n))

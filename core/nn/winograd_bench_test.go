@@ -73,7 +73,7 @@ func median(v []float64) float64 {
 func BenchmarkWinogradRows(b *testing.B) {
 	defer func(v int) { winoRowsMin = v }(winoRowsMin)
 	for _, c := range []struct{ n, c, o, hw int }{
-		{128, 64, 64, 28}, {128, 64, 128, 14}, {128, 128, 128, 14}, {32, 64, 64, 7}, {32, 32, 64, 14},
+		{128, 64, 64, 28}, {128, 64, 128, 14}, {128, 128, 128, 14}, {32, 64, 64, 7}, {128, 64, 128, 7}, {32, 32, 64, 14},
 		{32, 32, 32, 28}, {32, 32, 32, 14}, {32, 32, 32, 7}, {32, 16, 16, 28}, {128, 64, 3, 28},
 	} {
 		g := geom(c.n, c.c, c.hw, c.hw, c.o, 3, 1, 1)
