@@ -43,7 +43,7 @@ print(f"peak: {peak['cores']} cores × {peak['cpu_mhz']:.0f} MHz × {peak['flop_
 for w, r in ours.items():
     if w in ref:
         print(f"{w:9s} ours {r['median_ms']:9.1f} ms  pytorch {ref[w]['median_ms']:9.1f} ms  "
-              f"ratio {r['median_ms'] / ref[w]['median_ms']:.2f}  peak RSS {r['peak_rss_mib']:.0f} MiB  "
+              f"ratio {r['median_ms'] / ref[w]['median_ms']:.3f}  peak RSS {r['peak_rss_mib']:.0f} MiB  "
               f"Go alloc/step {r['go_alloc_mib_per_step']:.3f} MiB  "
               f"{r['gflops']:.0f} GFLOP/s ({100 * r['gflops'] / peak['nominal_gflops']:.0f}% of nominal)")
 PY

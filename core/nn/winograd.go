@@ -82,9 +82,9 @@ func useWinograd(g convGeom) bool {
 // cover the Ho×Wo output (the last row or column of tiles overhangs it when
 // Ho or Wo is odd), laid out in the parity planes on a grid of th rows of
 // gw = tw+1 columns, n grid tiles per image. The kernels run over runs
-// stretches of run tiles each, stretch r from grid tile r·gw into columns
-// r·run on of V and M, nt = runs·run columns per image: th rows of tw
-// tiles, or one stretch of the whole grid. ps is the size of one input
+// stretches of run tiles each: stretch r starts at grid tile r·gw and
+// fills the columns from r·run on of V and M, nt = runs·run columns per
+// image. The stretches are the th rows of tw tiles, or the whole grid. ps is the size of one input
 // parity plane and ys of one output parity plane, each with room for the
 // kernels' reads and writes past the last stretch; ld is the row length
 // of V and M: a chunk's tiles plus room for the kernels' writes past them.
