@@ -84,8 +84,15 @@ func (op *addOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 // plain reports whether v is a dense tensor of the op's size that owns
 // contiguous data (not a view).
 func (op *addOp) plain(v G.Value) bool {
+	_, ok := ownDense(v, op.shape.TotalSize())
+	return ok
+}
+
+// ownDense returns v as a dense tensor when it is one that owns its data
+// (not a view) of n elements.
+func ownDense(v G.Value, n int) (*tensor.Dense, bool) {
 	d, ok := v.(*tensor.Dense)
-	return ok && !d.IsView() && d.DataSize() == op.shape.TotalSize()
+	return d, ok && !d.IsView() && d.DataSize() == n
 }
 
 func addInto[T float](a, b, out []T) {

@@ -109,8 +109,8 @@ func (op *matMulOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 // plainOf reports whether v is a dense tensor of shape s that owns
 // contiguous row-major data (not a view or a transposed tensor).
 func plainOf(v G.Value, s tensor.Shape) bool {
-	d, ok := v.(*tensor.Dense)
-	return ok && !d.IsView() && d.Shape().Eq(s) && d.DataSize() == s.TotalSize() && !d.DataOrder().IsColMajor()
+	d, ok := ownDense(v, s.TotalSize())
+	return ok && d.Shape().Eq(s) && !d.DataOrder().IsColMajor()
 }
 
 // splitMinPart is the least M·N·K of each core's part of a split product.

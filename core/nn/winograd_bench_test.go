@@ -20,43 +20,61 @@ func BenchmarkConv3x3(b *testing.B) {
 	for _, c := range []struct{ n, c, o, hw int }{
 		{128, 64, 64, 28}, {128, 64, 128, 14}, {128, 128, 128, 14}, {128, 128, 64, 14}, {128, 3, 64, 28}, {128, 64, 3, 28},
 	} {
-		g := geom(c.n, c.c, c.hw, c.hw, c.o, 3, 1, 1)
-		rng := rand.New(rand.NewPCG(1, 1))
-		x, w := make([]float32, g.N*g.C*g.H*g.W), make([]float32, g.O*g.ckk())
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		for i := range w {
-			w[i] = float32(rng.NormFloat64())
-		}
-		y := make([]float32, g.N*g.O*g.pix())
-		dw := make([]float32, len(w))
+		g, x, w, y, dw := convBenchData(c.n, c.c, c.o, c.hw)
 		for _, pass := range []string{"fwd", "dw"} {
 			b.Run(fmt.Sprintf("c%do%dhw%d/%s", c.c, c.o, c.hw, pass), func(b *testing.B) {
 				var s1, s2 scratch[float32]
-				var tc, tw []float64
-				for b.Loop() {
-					t0 := time.Now()
+				alternate(b, "im2col", func() {
 					if pass == "fwd" {
 						convIm2col(g, x, w, nil, y, &s1, nil)
 					} else {
 						convGradWeightIm2col(g, x, y, dw, &s1)
 					}
-					t1 := time.Now()
+				}, "wino", func() {
 					if pass == "fwd" {
 						convWinograd(g, x, w, nil, y, &s2, nil)
 					} else {
 						convGradWeightWinograd(g, x, y, dw, &s2)
 					}
-					tc, tw = append(tc, t1.Sub(t0).Seconds()), append(tw, time.Since(t1).Seconds())
-				}
-				mc, mw := median(tc), median(tw)
-				b.ReportMetric(mc*1e3, "im2col-ms")
-				b.ReportMetric(mw*1e3, "wino-ms")
-				b.ReportMetric(mc/mw, "im2col/wino")
+				})
 			})
 		}
 	}
+}
+
+// convBenchData is a batch of n c×hw×hw images and the kernels of a 3×3,
+// stride-1, padding-1 convolution to o channels, normal random, with room
+// for its output and weight gradient.
+func convBenchData(n, c, o, hw int) (g convGeom, x, w, y, dw []float32) {
+	g = geom(n, c, hw, hw, o, 3, 1, 1)
+	rng := rand.New(rand.NewPCG(1, 1))
+	x, w = make([]float32, g.N*g.C*g.H*g.W), make([]float32, g.O*g.ckk())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range w {
+		w[i] = float32(rng.NormFloat64())
+	}
+	return g, x, w, make([]float32, g.N*g.O*g.pix()), make([]float32, len(w))
+}
+
+// alternate runs fa and fb one after the other every iteration, so that a
+// busy machine slows both alike, and reports the median time of each (in
+// ms, as NAME-ms) and the ratio of the medians (na/nb > 1: fb is faster).
+// ns/op is the pair.
+func alternate(b *testing.B, na string, fa func(), nb string, fb func()) {
+	var ta, tb []float64
+	for b.Loop() {
+		t0 := time.Now()
+		fa()
+		t1 := time.Now()
+		fb()
+		ta, tb = append(ta, t1.Sub(t0).Seconds()), append(tb, time.Since(t1).Seconds())
+	}
+	ma, mb := median(ta), median(tb)
+	b.ReportMetric(ma*1e3, na+"-ms")
+	b.ReportMetric(mb*1e3, nb+"-ms")
+	b.ReportMetric(ma/mb, na+"/"+nb)
 }
 
 func median(v []float64) float64 {
@@ -76,35 +94,18 @@ func BenchmarkWinogradRows(b *testing.B) {
 		{128, 64, 64, 28}, {128, 64, 128, 14}, {128, 128, 128, 14}, {32, 64, 64, 7}, {128, 64, 128, 7}, {32, 32, 64, 14},
 		{32, 32, 32, 28}, {32, 32, 32, 14}, {32, 32, 32, 7}, {32, 16, 16, 28}, {128, 64, 3, 28},
 	} {
-		g := geom(c.n, c.c, c.hw, c.hw, c.o, 3, 1, 1)
-		rng := rand.New(rand.NewPCG(1, 1))
-		x, w := make([]float32, g.N*g.C*g.H*g.W), make([]float32, g.O*g.ckk())
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		for i := range w {
-			w[i] = float32(rng.NormFloat64())
-		}
-		y := make([]float32, g.N*g.O*g.pix())
-		dw := make([]float32, len(w))
+		g, x, w, y, dw := convBenchData(c.n, c.c, c.o, c.hw)
 		b.Run(fmt.Sprintf("c%do%dhw%dn%d", c.c, c.o, c.hw, c.n), func(b *testing.B) {
 			var s1, s2 scratch[float32]
-			var tr, tg []float64
-			for b.Loop() {
-				winoRowsMin = 0
-				t0 := time.Now()
+			alternate(b, "grid", func() {
+				winoRowsMin = math.MaxInt
 				convWinograd(g, x, w, nil, y, &s1, nil)
 				convGradWeightWinograd(g, x, y, dw, &s1)
-				winoRowsMin = math.MaxInt
-				t1 := time.Now()
+			}, "rows", func() {
+				winoRowsMin = 0
 				convWinograd(g, x, w, nil, y, &s2, nil)
 				convGradWeightWinograd(g, x, y, dw, &s2)
-				tr, tg = append(tr, t1.Sub(t0).Seconds()), append(tg, time.Since(t1).Seconds())
-			}
-			mr, mg := median(tr), median(tg)
-			b.ReportMetric(mr*1e3, "rows-ms")
-			b.ReportMetric(mg*1e3, "grid-ms")
-			b.ReportMetric(mg/mr, "grid/rows")
+			})
 		})
 	}
 }
